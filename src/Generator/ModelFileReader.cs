@@ -1,0 +1,144 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Text;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using MobileOne.Formats.Safetensors;
+using MobileOne.Generator.Helpers;
+using MobileOne.Generator.Model;
+
+namespace MobileOne.Generator
+{
+    /// <summary>The first pipeline step: AdditionalFile → <see cref="ModelFile"/>, and pairing of files into models.</summary>
+    internal static class ModelFileReader
+    {
+        public const string WeightsExtension = ".safetensors";
+        public const string ArchitectureExtension = ".mobileone.json";
+
+        public static bool IsModelFile(string path) =>
+            path.EndsWith(WeightsExtension, StringComparison.OrdinalIgnoreCase)
+            || path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase);
+
+        public static string BaseName(string path, ModelFileKind kind)
+        {
+            string name = System.IO.Path.GetFileName(path);
+            int cut = kind == ModelFileKind.Weights ? WeightsExtension.Length : ArchitectureExtension.Length;
+            return name.Length > cut ? name.Substring(0, name.Length - cut) : name;
+        }
+
+        public static ModelFile Read(AdditionalText text, AnalyzerConfigOptionsProvider optionsProvider, CancellationToken cancellationToken)
+        {
+            AnalyzerConfigOptions itemOptions = optionsProvider.GetOptions(text);
+            optionsProvider.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? rootNamespace);
+            var options = new ModelOptions(
+                Metadata(itemOptions, "MobileOneClassName"),
+                Metadata(itemOptions, "MobileOneNamespace"),
+                Metadata(itemOptions, "MobileOneAccessibility"),
+                Metadata(itemOptions, "MobileOneResourceName"),
+                Metadata(itemOptions, "MobileOneEmbed"),
+                rootNamespace ?? string.Empty);
+
+            if (text.Path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase))
+            {
+                string? content = text.GetText(cancellationToken)?.ToString();
+                return content == null
+                    ? new ModelFile(text.Path, ModelFileKind.Architecture, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, text.Path, text.Path, "the compiler could not read it as text"))
+                    : new ModelFile(text.Path, ModelFileKind.Architecture, options, content.Length, 0, 0, content, null);
+            }
+
+            return ReadWeightsHeader(text.Path, options);
+        }
+
+        /// <summary>Reads the 8-byte length and the JSON header of a safetensors file, and nothing else.</summary>
+        public static ModelFile ReadWeightsHeader(string path, ModelOptions options)
+        {
+            try
+            {
+#pragma warning disable RS1035 // File IO in a generator: AdditionalText.GetText() cannot read a binary file (CS2015),
+                               // and Roslyn offers no binary API, so the small header is read by path. Only the header
+                               // is read; the data reaches the assembly as an EmbeddedResource added by the build targets.
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.None);
+#pragma warning restore RS1035
+                long length = stream.Length;
+                byte[] prefix = ReadExactly(stream, (int)Math.Min(8, length));
+                long headerLength = SafetensorsHeader.ReadHeaderLength(prefix, length);
+                byte[] header = ReadExactly(stream, (int)headerLength);
+                string content = Encoding.UTF8.GetString(header);
+                return new ModelFile(path, ModelFileKind.Weights, options, length, headerLength, SafetensorsHeader.HashHeader(header), content, null);
+            }
+            catch (SafetensorsFormatException e)
+            {
+                return new ModelFile(path, ModelFileKind.Weights, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSafetensors, path, System.IO.Path.GetFileName(path), e.Message));
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException || e is System.Security.SecurityException)
+            {
+                return new ModelFile(path, ModelFileKind.Weights, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, path, path, e.Message));
+            }
+        }
+
+        /// <summary>Groups files into models: <c>x.safetensors</c> pairs with <c>x.mobileone.json</c> in the same folder.</summary>
+        public static ImmutableArray<ModelInput> Pair(ImmutableArray<ModelFile> files, CancellationToken cancellationToken)
+        {
+            var groups = new Dictionary<string, (ModelFile? Weights, ModelFile? Architecture, List<DiagnosticInfo> Diagnostics)>(StringComparer.Ordinal);
+            var order = new List<string>();
+            foreach (ModelFile file in files)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string key = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file.Path) ?? string.Empty, file.BaseName);
+                if (!groups.TryGetValue(key, out var group))
+                {
+                    group = (null, null, new List<DiagnosticInfo>());
+                    order.Add(key);
+                }
+
+                if (file.Kind == ModelFileKind.Weights)
+                {
+                    group.Weights ??= file;
+                }
+                else if (group.Architecture == null)
+                {
+                    group.Architecture = file;
+                }
+                else
+                {
+                    group.Diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateArchitectureFile, file.Path, group.Architecture.Path, file.Path));
+                }
+
+                groups[key] = group;
+            }
+
+            var builder = ImmutableArray.CreateBuilder<ModelInput>(order.Count);
+            foreach (string key in order)
+            {
+                var group = groups[key];
+                builder.Add(new ModelInput(group.Weights, group.Architecture, group.Diagnostics.ToEquatableArray()));
+            }
+
+            return builder.MoveToImmutable();
+        }
+
+        private static string? Metadata(AnalyzerConfigOptions options, string name) =>
+            options.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+        private static byte[] ReadExactly(Stream stream, int count)
+        {
+            byte[] buffer = new byte[count];
+            int read = 0;
+            while (read < count)
+            {
+                int n = stream.Read(buffer, read, count - read);
+                if (n == 0)
+                {
+                    throw new SafetensorsFormatException($"The file ended after {read} of {count} bytes.");
+                }
+
+                read += n;
+            }
+
+            return buffer;
+        }
+    }
+}

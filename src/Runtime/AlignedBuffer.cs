@@ -1,0 +1,51 @@
+using System;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// A pinned float array whose usable region starts on a 64-byte boundary (one cache line, one
+/// <c>Vector512</c>). Used for packed weights, activations and per-thread scratch. The memory lives on the
+/// pinned object heap, so <see cref="Pointer"/> stays valid for the buffer's lifetime; keep a reference to the
+/// buffer while the pointer is in use.
+/// </summary>
+public sealed unsafe class AlignedFloatBuffer
+{
+    /// <summary>Alignment of <see cref="Pointer"/> in bytes.</summary>
+    public const int AlignmentBytes = 64;
+
+    private const int SlackFloats = AlignmentBytes / sizeof(float);
+
+    private readonly float[] _array;
+    private readonly int _offset;
+
+    /// <summary>Allocates <paramref name="length"/> zeroed floats aligned to 64 bytes.</summary>
+    /// <param name="length">Number of usable floats (may be 0).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or too large.</exception>
+    public AlignedFloatBuffer(int length)
+    {
+        if (length < 0 || length > int.MaxValue - SlackFloats)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "Length must be between 0 and int.MaxValue - 16.");
+        }
+
+        _array = GC.AllocateArray<float>(length + SlackFloats, pinned: true);
+        fixed (float* p = _array)
+        {
+            nuint address = (nuint)p;
+            nuint misalignment = address % AlignmentBytes;
+            _offset = misalignment == 0 ? 0 : (int)((AlignmentBytes - misalignment) / sizeof(float));
+            Pointer = p + _offset;
+        }
+
+        Length = length;
+    }
+
+    /// <summary>Gets the 64-byte-aligned address of the first usable float.</summary>
+    public float* Pointer { get; }
+
+    /// <summary>Gets the number of usable floats.</summary>
+    public int Length { get; }
+
+    /// <summary>Gets the usable floats as a span (starts at <see cref="Pointer"/>).</summary>
+    public Span<float> Span => _array.AsSpan(_offset, Length);
+}

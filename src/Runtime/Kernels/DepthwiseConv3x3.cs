@@ -1,0 +1,180 @@
+using System.Runtime.CompilerServices;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// Depthwise 3x3 convolution, pad 1, on NHWC-16 activations, vectorised across channels, with bias and optional
+/// ReLU fused.
+/// </summary>
+public static unsafe class DepthwiseConv3x3
+{
+    /// <summary>Runs the depthwise convolution.</summary>
+    /// <param name="input">NHWC-16 input, <c>inHeight * inWidth * channelsPadded</c> floats.</param>
+    /// <param name="inHeight">Input height.</param>
+    /// <param name="inWidth">Input width.</param>
+    /// <param name="channelsPadded">Channels rounded up to a multiple of 16 (same for input and output).</param>
+    /// <param name="weights">Packed weight <c>[9][CP]</c> (see <see cref="WeightPacking.PackDepthwise"/>).</param>
+    /// <param name="bias">Packed bias <c>[CP]</c>.</param>
+    /// <param name="output">NHWC-16 output, <c>outHeight * outWidth * channelsPadded</c> floats.</param>
+    /// <param name="outHeight">Output height, <c>(inHeight - 1) / stride + 1</c>.</param>
+    /// <param name="outWidth">Output width, <c>(inWidth - 1) / stride + 1</c>.</param>
+    /// <param name="stride">Stride (1 or 2 in MobileOne; any positive value works).</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        float* input, int inHeight, int inWidth, int channelsPadded,
+        float* weights, float* bias, float* output,
+        int outHeight, int outWidth, int stride, bool relu)
+    {
+        KernelArguments.Positive(inHeight, nameof(inHeight));
+        KernelArguments.Positive(inWidth, nameof(inWidth));
+        KernelArguments.Positive(stride, nameof(stride));
+        KernelArguments.Padded(channelsPadded, 1, nameof(channelsPadded));
+        KernelArguments.ConvOutput(inHeight, outHeight, stride, nameof(outHeight));
+        KernelArguments.ConvOutput(inWidth, outWidth, stride, nameof(outWidth));
+
+        switch (Simd.Level)
+        {
+            case SimdLevel.Vector512:
+                Run<Block512>(input, inHeight, inWidth, channelsPadded, weights, bias, output, outHeight, outWidth, stride, relu);
+                break;
+            case SimdLevel.Vector256:
+                Run<Block256>(input, inHeight, inWidth, channelsPadded, weights, bias, output, outHeight, outWidth, stride, relu);
+                break;
+            case SimdLevel.Vector128:
+                Run<Block128>(input, inHeight, inWidth, channelsPadded, weights, bias, output, outHeight, outWidth, stride, relu);
+                break;
+            default:
+                Run<BlockScalar>(input, inHeight, inWidth, channelsPadded, weights, bias, output, outHeight, outWidth, stride, relu);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<T>(
+        float* input, int inHeight, int inWidth, int cp,
+        float* weights, float* bias, float* output,
+        int outHeight, int outWidth, int stride, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        int blocks = cp / 16;
+        nint rowStride = (nint)inWidth * cp;
+        nint step = (nint)stride * cp;
+        KernelArguments.Interior(inHeight, outHeight, stride, out int y0, out int y1);
+        KernelArguments.Interior(inWidth, outWidth, stride, out int x0, out int x1);
+
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            float* outRow = output + ((nint)oy * outWidth * cp);
+            if (oy < y0 || oy >= y1)
+            {
+                for (int ox = 0; ox < outWidth; ox++)
+                {
+                    BorderPixel<T>(input, inHeight, inWidth, cp, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+                }
+
+                continue;
+            }
+
+            for (int ox = 0; ox < x0; ox++)
+            {
+                BorderPixel<T>(input, inHeight, inWidth, cp, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+            }
+
+            for (int ox = x1; ox < outWidth; ox++)
+            {
+                BorderPixel<T>(input, inHeight, inWidth, cp, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+            }
+
+            if (x0 >= x1)
+            {
+                continue;
+            }
+
+            // Tap (0, 0) of the first interior column: input (oy*stride-1, x0*stride-1).
+            float* inStart = input + ((((nint)((oy * stride) - 1) * inWidth) + ((x0 * stride) - 1)) * cp);
+            float* outStart = outRow + ((nint)x0 * cp);
+            int count = x1 - x0;
+            for (int b = 0; b < blocks; b++)
+            {
+                float* wb = weights + (b * 16);
+                T w0 = T.Load(wb);
+                T w1 = T.Load(wb + cp);
+                T w2 = T.Load(wb + (2 * cp));
+                T w3 = T.Load(wb + (3 * cp));
+                T w4 = T.Load(wb + (4 * cp));
+                T w5 = T.Load(wb + (5 * cp));
+                T w6 = T.Load(wb + (6 * cp));
+                T w7 = T.Load(wb + (7 * cp));
+                T w8 = T.Load(wb + (8 * cp));
+                T bv = T.Load(bias + (b * 16));
+                float* p = inStart + (b * 16);
+                float* o = outStart + (b * 16);
+                for (int i = 0; i < count; i++)
+                {
+                    float* q = p + rowStride;
+                    float* r = q + rowStride;
+                    T top = T.MultiplyAdd(T.Load(p), w0, bv);
+                    T mid = T.Multiply(T.Load(q), w3);
+                    T bot = T.Multiply(T.Load(r), w6);
+                    top = T.MultiplyAdd(T.Load(p + cp), w1, top);
+                    mid = T.MultiplyAdd(T.Load(q + cp), w4, mid);
+                    bot = T.MultiplyAdd(T.Load(r + cp), w7, bot);
+                    top = T.MultiplyAdd(T.Load(p + (2 * cp)), w2, top);
+                    mid = T.MultiplyAdd(T.Load(q + (2 * cp)), w5, mid);
+                    bot = T.MultiplyAdd(T.Load(r + (2 * cp)), w8, bot);
+                    T a = T.Add(T.Add(top, mid), bot);
+                    if (relu)
+                    {
+                        a = T.ReluMax(a);
+                    }
+
+                    T.Store(o, a);
+                    p += step;
+                    o += cp;
+                }
+            }
+        }
+    }
+
+    /// <summary>One output pixel (all channel blocks) with taps outside the input skipped (zero padding).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void BorderPixel<T>(
+        float* input, int inHeight, int inWidth, int cp, float* weights, float* bias, float* outPixel,
+        int blocks, int oy, int ox, int stride, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        int iy0 = (oy * stride) - 1;
+        int ix0 = (ox * stride) - 1;
+        for (int b = 0; b < blocks; b++)
+        {
+            T a = T.Load(bias + (b * 16));
+            for (int ky = 0; ky < 3; ky++)
+            {
+                int iy = iy0 + ky;
+                if ((uint)iy >= (uint)inHeight)
+                {
+                    continue;
+                }
+
+                for (int kx = 0; kx < 3; kx++)
+                {
+                    int ix = ix0 + kx;
+                    if ((uint)ix >= (uint)inWidth)
+                    {
+                        continue;
+                    }
+
+                    float* px = input + ((((nint)iy * inWidth) + ix) * cp) + (b * 16);
+                    a = T.MultiplyAdd(T.Load(px), T.Load(weights + (((ky * 3) + kx) * cp) + (b * 16)), a);
+                }
+            }
+
+            if (relu)
+            {
+                a = T.ReluMax(a);
+            }
+
+            T.Store(outPixel + (b * 16), a);
+        }
+    }
+}

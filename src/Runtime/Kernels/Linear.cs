@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+
+namespace MobileOne.Runtime;
+
+/// <summary>The classifier head: <c>output[NP] = bias + sum_i input[i] * W[i][.]</c> over the transposed packed weight.</summary>
+public static unsafe class Linear
+{
+    /// <summary>Runs the fully connected layer (no activation).</summary>
+    /// <param name="input">Input features, at least <paramref name="inFeatures"/> floats.</param>
+    /// <param name="inFeatures">Input features Cin.</param>
+    /// <param name="weights">Packed, transposed weight <c>[Cin][NP]</c> (see <see cref="WeightPacking.PackLinear"/>).</param>
+    /// <param name="bias">Packed bias <c>[NP]</c>.</param>
+    /// <param name="outFeaturesPadded">NP, output features rounded up to a multiple of 16.</param>
+    /// <param name="output">Output, <paramref name="outFeaturesPadded"/> floats (padding outputs come out 0).</param>
+    public static void Run(float* input, int inFeatures, float* weights, float* bias, int outFeaturesPadded, float* output)
+    {
+        KernelArguments.Positive(inFeatures, nameof(inFeatures));
+        KernelArguments.Padded(outFeaturesPadded, 1, nameof(outFeaturesPadded));
+
+        switch (Simd.Level)
+        {
+            case SimdLevel.Vector512:
+                Run<Block512>(input, inFeatures, weights, bias, outFeaturesPadded, output);
+                break;
+            case SimdLevel.Vector256:
+                Run<Block256>(input, inFeatures, weights, bias, outFeaturesPadded, output);
+                break;
+            case SimdLevel.Vector128:
+                Run<Block128>(input, inFeatures, weights, bias, outFeaturesPadded, output);
+                break;
+            default:
+                Run<BlockScalar>(input, inFeatures, weights, bias, outFeaturesPadded, output);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<T>(float* input, int inFeatures, float* weights, float* bias, int np, float* output)
+        where T : struct, IFloat16Block<T>
+    {
+        int blocks = np / 16;
+        int b = 0;
+        for (; b + 4 <= blocks; b += 4)
+        {
+            float* w = weights + (b * 16);
+            float* bb = bias + (b * 16);
+            T a0 = T.Load(bb);
+            T a1 = T.Load(bb + 16);
+            T a2 = T.Load(bb + 32);
+            T a3 = T.Load(bb + 48);
+            for (int i = 0; i < inFeatures; i++)
+            {
+                T x = T.Broadcast(input[i]);
+                a0 = T.MultiplyAdd(x, T.Load(w), a0);
+                a1 = T.MultiplyAdd(x, T.Load(w + 16), a1);
+                a2 = T.MultiplyAdd(x, T.Load(w + 32), a2);
+                a3 = T.MultiplyAdd(x, T.Load(w + 48), a3);
+                w += np;
+            }
+
+            float* o = output + (b * 16);
+            T.Store(o, a0);
+            T.Store(o + 16, a1);
+            T.Store(o + 32, a2);
+            T.Store(o + 48, a3);
+        }
+
+        for (; b < blocks; b++)
+        {
+            float* w = weights + (b * 16);
+            T a = T.Load(bias + (b * 16));
+            for (int i = 0; i < inFeatures; i++)
+            {
+                a = T.MultiplyAdd(T.Broadcast(input[i]), T.Load(w), a);
+                w += np;
+            }
+
+            T.Store(output + (b * 16), a);
+        }
+    }
+}

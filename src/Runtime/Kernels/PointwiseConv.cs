@@ -1,0 +1,236 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// Pointwise (1x1) convolution on NHWC-16 activations: the GEMM <c>[pixels x Cin] * [Cin x CoutP]</c> over packed
+/// weights <c>[CoutP/16][Cin][16]</c>, with a register-blocked micro-kernel (4 pixels x 32 output channels),
+/// bias and optional ReLU fused in the epilogue.
+/// </summary>
+public static unsafe class PointwiseConv
+{
+    /// <summary>Floats of input rows to keep cache-resident while sweeping all output blocks.</summary>
+    private const int ChunkFloats = 16 * 1024;
+
+    /// <summary>Runs the pointwise convolution.</summary>
+    /// <param name="input">NHWC-16 input, <c>pixels * inChannelsPadded</c> floats.</param>
+    /// <param name="pixels">Number of pixels (height * width).</param>
+    /// <param name="inChannels">Real input channels (the packed weight's Cin).</param>
+    /// <param name="inChannelsPadded">Input row stride, a multiple of 16.</param>
+    /// <param name="weights">Packed weight <c>[CoutP/16][Cin][16]</c> (see <see cref="WeightPacking.PackPointwise"/>).</param>
+    /// <param name="bias">Packed bias <c>[CoutP]</c>.</param>
+    /// <param name="output">NHWC-16 output, <c>pixels * outChannelsPadded</c> floats.</param>
+    /// <param name="outChannelsPadded">Output channels rounded up to a multiple of 16.</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        float* input, int pixels, int inChannels, int inChannelsPadded,
+        float* weights, float* bias, float* output, int outChannelsPadded, bool relu)
+    {
+        KernelArguments.Positive(pixels, nameof(pixels));
+        KernelArguments.Positive(inChannels, nameof(inChannels));
+        KernelArguments.Padded(inChannelsPadded, inChannels, nameof(inChannelsPadded));
+        KernelArguments.Padded(outChannelsPadded, 1, nameof(outChannelsPadded));
+
+        switch (Simd.Level)
+        {
+            case SimdLevel.Vector512:
+                Run<Block512>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                break;
+            case SimdLevel.Vector256:
+                Run<Block256>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                break;
+            case SimdLevel.Vector128:
+                Run<Block128>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                break;
+            default:
+                Run<BlockScalar>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<T>(
+        float* input, int pixels, int cin, int cinP,
+        float* weights, float* bias, float* output, int coutP, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        int blocks = coutP / 16;
+        nint panel = (nint)cin * 16;
+        int chunk = Math.Max(4, (ChunkFloats / cinP) & ~3);
+        for (int p0 = 0; p0 < pixels; p0 += chunk)
+        {
+            int rows = Math.Min(chunk, pixels - p0);
+            float* a = input + ((nint)p0 * cinP);
+            float* o = output + ((nint)p0 * coutP);
+            int b = 0;
+            for (; b + 2 <= blocks; b += 2)
+            {
+                float* w = weights + (b * panel);
+                int r = 0;
+                for (; r + 4 <= rows; r += 4)
+                {
+                    Tile4x2<T>(a + ((nint)r * cinP), cinP, cin, w, panel, bias + (b * 16), o + ((nint)r * coutP) + (b * 16), coutP, relu);
+                }
+
+                for (; r < rows; r++)
+                {
+                    Tile1x2<T>(a + ((nint)r * cinP), cin, w, panel, bias + (b * 16), o + ((nint)r * coutP) + (b * 16), relu);
+                }
+            }
+
+            if (b < blocks)
+            {
+                float* w = weights + (b * panel);
+                int r = 0;
+                for (; r + 4 <= rows; r += 4)
+                {
+                    Tile4x1<T>(a + ((nint)r * cinP), cinP, cin, w, bias + (b * 16), o + ((nint)r * coutP) + (b * 16), coutP, relu);
+                }
+
+                for (; r < rows; r++)
+                {
+                    Tile1x1<T>(a + ((nint)r * cinP), cin, w, bias + (b * 16), o + ((nint)r * coutP) + (b * 16), relu);
+                }
+            }
+        }
+    }
+
+    /// <summary>4 pixels x 2 blocks of 16 output channels; 8 accumulators stay in registers.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x2<T>(float* a, int cinP, int cin, float* w, nint panel, float* bias, float* o, int coutP, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        T b0 = T.Load(bias);
+        T b1 = T.Load(bias + 16);
+        T c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+        float* a1 = a + cinP;
+        float* a2 = a1 + cinP;
+        float* a3 = a2 + cinP;
+        float* w1 = w + panel;
+        for (int k = 0; k < cin; k++)
+        {
+            T wa = T.Load(w);
+            T wb = T.Load(w1);
+            T x = T.Broadcast(a[k]);
+            c00 = T.MultiplyAdd(x, wa, c00);
+            c01 = T.MultiplyAdd(x, wb, c01);
+            x = T.Broadcast(a1[k]);
+            c10 = T.MultiplyAdd(x, wa, c10);
+            c11 = T.MultiplyAdd(x, wb, c11);
+            x = T.Broadcast(a2[k]);
+            c20 = T.MultiplyAdd(x, wa, c20);
+            c21 = T.MultiplyAdd(x, wb, c21);
+            x = T.Broadcast(a3[k]);
+            c30 = T.MultiplyAdd(x, wa, c30);
+            c31 = T.MultiplyAdd(x, wb, c31);
+            w += 16;
+            w1 += 16;
+        }
+
+        if (relu)
+        {
+            c00 = T.ReluMax(c00);
+            c01 = T.ReluMax(c01);
+            c10 = T.ReluMax(c10);
+            c11 = T.ReluMax(c11);
+            c20 = T.ReluMax(c20);
+            c21 = T.ReluMax(c21);
+            c30 = T.ReluMax(c30);
+            c31 = T.ReluMax(c31);
+        }
+
+        T.Store(o, c00);
+        T.Store(o + 16, c01);
+        o += coutP;
+        T.Store(o, c10);
+        T.Store(o + 16, c11);
+        o += coutP;
+        T.Store(o, c20);
+        T.Store(o + 16, c21);
+        o += coutP;
+        T.Store(o, c30);
+        T.Store(o + 16, c31);
+    }
+
+    /// <summary>1 pixel x 2 blocks (row remainder).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x2<T>(float* a, int cin, float* w, nint panel, float* bias, float* o, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        T c0 = T.Load(bias);
+        T c1 = T.Load(bias + 16);
+        float* w1 = w + panel;
+        for (int k = 0; k < cin; k++)
+        {
+            T x = T.Broadcast(a[k]);
+            c0 = T.MultiplyAdd(x, T.Load(w), c0);
+            c1 = T.MultiplyAdd(x, T.Load(w1), c1);
+            w += 16;
+            w1 += 16;
+        }
+
+        if (relu)
+        {
+            c0 = T.ReluMax(c0);
+            c1 = T.ReluMax(c1);
+        }
+
+        T.Store(o, c0);
+        T.Store(o + 16, c1);
+    }
+
+    /// <summary>4 pixels x the last single block (block remainder).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x1<T>(float* a, int cinP, int cin, float* w, float* bias, float* o, int coutP, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        T c0 = T.Load(bias);
+        T c1 = c0, c2 = c0, c3 = c0;
+        float* a1 = a + cinP;
+        float* a2 = a1 + cinP;
+        float* a3 = a2 + cinP;
+        for (int k = 0; k < cin; k++)
+        {
+            T wa = T.Load(w);
+            c0 = T.MultiplyAdd(T.Broadcast(a[k]), wa, c0);
+            c1 = T.MultiplyAdd(T.Broadcast(a1[k]), wa, c1);
+            c2 = T.MultiplyAdd(T.Broadcast(a2[k]), wa, c2);
+            c3 = T.MultiplyAdd(T.Broadcast(a3[k]), wa, c3);
+            w += 16;
+        }
+
+        if (relu)
+        {
+            c0 = T.ReluMax(c0);
+            c1 = T.ReluMax(c1);
+            c2 = T.ReluMax(c2);
+            c3 = T.ReluMax(c3);
+        }
+
+        T.Store(o, c0);
+        T.Store(o + coutP, c1);
+        T.Store(o + (2 * coutP), c2);
+        T.Store(o + (3 * coutP), c3);
+    }
+
+    /// <summary>1 pixel x 1 block (both remainders).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1<T>(float* a, int cin, float* w, float* bias, float* o, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        T c0 = T.Load(bias);
+        for (int k = 0; k < cin; k++)
+        {
+            c0 = T.MultiplyAdd(T.Broadcast(a[k]), T.Load(w), c0);
+            w += 16;
+        }
+
+        if (relu)
+        {
+            c0 = T.ReluMax(c0);
+        }
+
+        T.Store(o, c0);
+    }
+}

@@ -1,0 +1,219 @@
+using System.Runtime.CompilerServices;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// The network's first layer: a full 3x3 convolution, pad 1, that reads the caller's unpadded CHW input and writes
+/// NHWC-16, with bias and optional ReLU fused.
+/// </summary>
+public static unsafe class StemConv3x3
+{
+    /// <summary>Runs the stem convolution.</summary>
+    /// <param name="input">CHW input, <paramref name="inChannels"/> planes of <paramref name="inHeight"/> x <paramref name="inWidth"/>, unpadded.</param>
+    /// <param name="inChannels">Input channels (any count, typically 3).</param>
+    /// <param name="inHeight">Input height.</param>
+    /// <param name="inWidth">Input width.</param>
+    /// <param name="weights">Packed weight <c>[CoutP/16][Cin][3][3][16]</c> (see <see cref="WeightPacking.PackStem"/>).</param>
+    /// <param name="bias">Packed bias <c>[CoutP]</c>.</param>
+    /// <param name="output">NHWC-16 output, <c>outHeight * outWidth * outChannelsPadded</c> floats.</param>
+    /// <param name="outChannelsPadded">Output channels rounded up to a multiple of 16.</param>
+    /// <param name="outHeight">Output height, <c>(inHeight - 1) / stride + 1</c>.</param>
+    /// <param name="outWidth">Output width, <c>(inWidth - 1) / stride + 1</c>.</param>
+    /// <param name="stride">Stride (1 or 2 in MobileOne; any positive value works).</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        float* input, int inChannels, int inHeight, int inWidth,
+        float* weights, float* bias, float* output, int outChannelsPadded,
+        int outHeight, int outWidth, int stride, bool relu)
+    {
+        KernelArguments.Positive(inChannels, nameof(inChannels));
+        KernelArguments.Positive(inHeight, nameof(inHeight));
+        KernelArguments.Positive(inWidth, nameof(inWidth));
+        KernelArguments.Positive(stride, nameof(stride));
+        KernelArguments.Padded(outChannelsPadded, 1, nameof(outChannelsPadded));
+        KernelArguments.ConvOutput(inHeight, outHeight, stride, nameof(outHeight));
+        KernelArguments.ConvOutput(inWidth, outWidth, stride, nameof(outWidth));
+
+        switch (Simd.Level)
+        {
+            case SimdLevel.Vector512:
+                Run<Block512>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                break;
+            case SimdLevel.Vector256:
+                Run<Block256>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                break;
+            case SimdLevel.Vector128:
+                Run<Block128>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                break;
+            default:
+                Run<BlockScalar>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<T>(
+        float* input, int inChannels, int inHeight, int inWidth,
+        float* weights, float* bias, float* output, int cp,
+        int outHeight, int outWidth, int stride, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        int blocks = cp / 16;
+        int plane = inHeight * inWidth;
+        int blockWeights = inChannels * 9 * 16;
+        KernelArguments.Interior(inHeight, outHeight, stride, out int y0, out int y1);
+        KernelArguments.Interior(inWidth, outWidth, stride, out int x0, out int x1);
+
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            float* outRow = output + ((nint)oy * outWidth * cp);
+            if (oy < y0 || oy >= y1)
+            {
+                for (int ox = 0; ox < outWidth; ox++)
+                {
+                    BorderPixel<T>(input, inChannels, inHeight, inWidth, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+                }
+
+                continue;
+            }
+
+            for (int ox = 0; ox < x0; ox++)
+            {
+                BorderPixel<T>(input, inChannels, inHeight, inWidth, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+            }
+
+            for (int ox = x1; ox < outWidth; ox++)
+            {
+                BorderPixel<T>(input, inChannels, inHeight, inWidth, weights, bias, outRow + ((nint)ox * cp), blocks, oy, ox, stride, relu);
+            }
+
+            // Top-left tap of output column 0 (column -1 of row oy*stride-1); interior columns never touch it.
+            float* inRow = input + ((nint)((oy * stride) - 1) * inWidth) - 1;
+            int s = stride;
+            for (int b = 0; b < blocks; b++)
+            {
+                float* wb = weights + ((nint)b * blockWeights);
+                T bv = T.Load(bias + (b * 16));
+                int ox = x0;
+                for (; ox + 4 <= x1; ox += 4)
+                {
+                    T a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+                    float* p = inRow + ((nint)ox * s);
+                    float* wp = wb;
+                    for (int ci = 0; ci < inChannels; ci++)
+                    {
+                        float* r = p + ((nint)ci * plane);
+                        for (int ky = 0; ky < 3; ky++)
+                        {
+                            T w0 = T.Load(wp);
+                            T w1 = T.Load(wp + 16);
+                            T w2 = T.Load(wp + 32);
+                            a0 = T.MultiplyAdd(T.Broadcast(r[0]), w0, a0);
+                            a1 = T.MultiplyAdd(T.Broadcast(r[s]), w0, a1);
+                            a2 = T.MultiplyAdd(T.Broadcast(r[2 * s]), w0, a2);
+                            a3 = T.MultiplyAdd(T.Broadcast(r[3 * s]), w0, a3);
+                            a0 = T.MultiplyAdd(T.Broadcast(r[1]), w1, a0);
+                            a1 = T.MultiplyAdd(T.Broadcast(r[s + 1]), w1, a1);
+                            a2 = T.MultiplyAdd(T.Broadcast(r[(2 * s) + 1]), w1, a2);
+                            a3 = T.MultiplyAdd(T.Broadcast(r[(3 * s) + 1]), w1, a3);
+                            a0 = T.MultiplyAdd(T.Broadcast(r[2]), w2, a0);
+                            a1 = T.MultiplyAdd(T.Broadcast(r[s + 2]), w2, a1);
+                            a2 = T.MultiplyAdd(T.Broadcast(r[(2 * s) + 2]), w2, a2);
+                            a3 = T.MultiplyAdd(T.Broadcast(r[(3 * s) + 2]), w2, a3);
+                            wp += 48;
+                            r += inWidth;
+                        }
+                    }
+
+                    float* o = outRow + ((nint)ox * cp) + (b * 16);
+                    if (relu)
+                    {
+                        a0 = T.ReluMax(a0);
+                        a1 = T.ReluMax(a1);
+                        a2 = T.ReluMax(a2);
+                        a3 = T.ReluMax(a3);
+                    }
+
+                    T.Store(o, a0);
+                    T.Store(o + cp, a1);
+                    T.Store(o + (2 * cp), a2);
+                    T.Store(o + (3 * cp), a3);
+                }
+
+                for (; ox < x1; ox++)
+                {
+                    T a = bv;
+                    float* p = inRow + ((nint)ox * s);
+                    float* wp = wb;
+                    for (int ci = 0; ci < inChannels; ci++)
+                    {
+                        float* r = p + ((nint)ci * plane);
+                        for (int ky = 0; ky < 3; ky++)
+                        {
+                            a = T.MultiplyAdd(T.Broadcast(r[0]), T.Load(wp), a);
+                            a = T.MultiplyAdd(T.Broadcast(r[1]), T.Load(wp + 16), a);
+                            a = T.MultiplyAdd(T.Broadcast(r[2]), T.Load(wp + 32), a);
+                            wp += 48;
+                            r += inWidth;
+                        }
+                    }
+
+                    if (relu)
+                    {
+                        a = T.ReluMax(a);
+                    }
+
+                    T.Store(outRow + ((nint)ox * cp) + (b * 16), a);
+                }
+            }
+        }
+    }
+
+    /// <summary>One output pixel (all channel blocks) with taps outside the input skipped (zero padding).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void BorderPixel<T>(
+        float* input, int inChannels, int inHeight, int inWidth, float* weights, float* bias, float* outPixel,
+        int blocks, int oy, int ox, int stride, bool relu)
+        where T : struct, IFloat16Block<T>
+    {
+        int plane = inHeight * inWidth;
+        int blockWeights = inChannels * 9 * 16;
+        int iy0 = (oy * stride) - 1;
+        int ix0 = (ox * stride) - 1;
+        for (int b = 0; b < blocks; b++)
+        {
+            T a = T.Load(bias + (b * 16));
+            float* wb = weights + ((nint)b * blockWeights);
+            for (int ci = 0; ci < inChannels; ci++)
+            {
+                for (int ky = 0; ky < 3; ky++)
+                {
+                    int iy = iy0 + ky;
+                    if ((uint)iy >= (uint)inHeight)
+                    {
+                        continue;
+                    }
+
+                    for (int kx = 0; kx < 3; kx++)
+                    {
+                        int ix = ix0 + kx;
+                        if ((uint)ix >= (uint)inWidth)
+                        {
+                            continue;
+                        }
+
+                        float v = input[((nint)ci * plane) + ((nint)iy * inWidth) + ix];
+                        a = T.MultiplyAdd(T.Broadcast(v), T.Load(wb + ((((ci * 3) + ky) * 3) + kx) * 16), a);
+                    }
+                }
+            }
+
+            if (relu)
+            {
+                a = T.ReluMax(a);
+            }
+
+            T.Store(outPixel + (b * 16), a);
+        }
+    }
+}

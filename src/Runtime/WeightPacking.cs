@@ -1,0 +1,236 @@
+using System;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// Sizes, in floats, of the packed weight regions described in <c>docs/design.md</c>. Every size is a multiple
+/// of 16, so regions laid out back to back each start on a 64-byte boundary.
+/// </summary>
+public static class PackedSize
+{
+    /// <summary>Rounds <paramref name="n"/> up to a multiple of 16 (the padded channel count "CP").</summary>
+    /// <param name="n">A non-negative count.</param>
+    /// <returns><c>RoundUp(n, 16)</c>.</returns>
+    public static int RoundUp16(int n)
+    {
+        if (n < 0 || n > int.MaxValue - 15)
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), n, "Count must be between 0 and int.MaxValue - 15.");
+        }
+
+        return (n + 15) & ~15;
+    }
+
+    /// <summary>Stem 3x3 weight <c>[CoutP/16][Cin][3][3][16]</c>: <c>CoutP * Cin * 9</c> floats.</summary>
+    /// <param name="cout">Output channels.</param>
+    /// <param name="cin">Input channels.</param>
+    /// <returns>The packed float count.</returns>
+    public static int Stem(int cout, int cin) => checked(RoundUp16(cout) * NonNegative(cin, nameof(cin)) * 9);
+
+    /// <summary>Depthwise 3x3 weight <c>[9][CP]</c>: <c>9 * CP</c> floats.</summary>
+    /// <param name="channels">Channels.</param>
+    /// <returns>The packed float count.</returns>
+    public static int Depthwise(int channels) => checked(9 * RoundUp16(channels));
+
+    /// <summary>Pointwise 1x1 weight <c>[CoutP/16][Cin][16]</c>: <c>CoutP * Cin</c> floats.</summary>
+    /// <param name="cout">Output channels.</param>
+    /// <param name="cin">Input channels.</param>
+    /// <returns>The packed float count.</returns>
+    public static int Pointwise(int cout, int cin) => checked(RoundUp16(cout) * NonNegative(cin, nameof(cin)));
+
+    /// <summary>Any bias <c>[RoundUp(n, 16)]</c>.</summary>
+    /// <param name="n">Bias length.</param>
+    /// <returns>The packed float count.</returns>
+    public static int Bias(int n) => RoundUp16(n);
+
+    /// <summary>Squeeze-excite reduce weight <c>[R][CP]</c>: <c>R * CP</c> floats.</summary>
+    /// <param name="reduced">Reduced channels R.</param>
+    /// <param name="channels">Block channels C.</param>
+    /// <returns>The packed float count.</returns>
+    public static int SeReduce(int reduced, int channels) => checked(NonNegative(reduced, nameof(reduced)) * RoundUp16(channels));
+
+    /// <summary>Squeeze-excite reduce bias <c>[RoundUp(R, 16)]</c>.</summary>
+    /// <param name="reduced">Reduced channels R.</param>
+    /// <returns>The packed float count.</returns>
+    public static int SeReduceBias(int reduced) => RoundUp16(reduced);
+
+    /// <summary>Squeeze-excite expand weight, transposed <c>[R][CP]</c>: <c>R * CP</c> floats.</summary>
+    /// <param name="channels">Block channels C.</param>
+    /// <param name="reduced">Reduced channels R.</param>
+    /// <returns>The packed float count.</returns>
+    public static int SeExpand(int channels, int reduced) => checked(NonNegative(reduced, nameof(reduced)) * RoundUp16(channels));
+
+    /// <summary>Linear weight, transposed <c>[Cin][NP]</c>: <c>Cin * NP</c> floats.</summary>
+    /// <param name="outFeatures">Output features N.</param>
+    /// <param name="inFeatures">Input features Cin.</param>
+    /// <returns>The packed float count.</returns>
+    public static int Linear(int outFeatures, int inFeatures) => checked(NonNegative(inFeatures, nameof(inFeatures)) * RoundUp16(outFeatures));
+
+    private static int NonNegative(int value, string name) =>
+        value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, "Count must not be negative.");
+}
+
+/// <summary>
+/// Converts PyTorch tensors (OIHW convolution weights, <c>[N, Cin]</c> linear weights, 1-D biases) into the
+/// packed layouts of <c>docs/design.md</c>. Every padding slot is written as 0. The source must have exactly the
+/// expected length; the destination must be at least <see cref="PackedSize"/> long and only that prefix is written.
+/// </summary>
+public static class WeightPacking
+{
+    /// <summary>Packs a stem weight <c>[Cout, Cin, 3, 3]</c> into <c>[CoutP/16][Cin][3][3][16]</c>.</summary>
+    /// <param name="oihw">Source weight, <c>cout * cin * 9</c> floats.</param>
+    /// <param name="cout">Output channels.</param>
+    /// <param name="cin">Input channels.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.Stem"/> floats.</param>
+    public static void PackStem(ReadOnlySpan<float> oihw, int cout, int cin, Span<float> dst)
+    {
+        int n = Check(oihw, nameof(oihw), checked(Positive(cout, nameof(cout)) * Positive(cin, nameof(cin)) * 9), dst, PackedSize.Stem(cout, cin), "[Cout, Cin, 3, 3]");
+        dst = dst.Slice(0, n);
+        int blocks = PackedSize.RoundUp16(cout) / 16;
+        for (int b = 0; b < blocks; b++)
+        {
+            for (int ci = 0; ci < cin; ci++)
+            {
+                for (int k = 0; k < 9; k++)
+                {
+                    int d = (((b * cin) + ci) * 9 + k) * 16;
+                    for (int j = 0; j < 16; j++)
+                    {
+                        int o = (b * 16) + j;
+                        dst[d + j] = o < cout ? oihw[(((o * cin) + ci) * 9) + k] : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs a depthwise weight <c>[C, 1, 3, 3]</c> into <c>[9][CP]</c>.</summary>
+    /// <param name="w">Source weight, <c>channels * 9</c> floats.</param>
+    /// <param name="channels">Channels.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.Depthwise"/> floats.</param>
+    public static void PackDepthwise(ReadOnlySpan<float> w, int channels, Span<float> dst)
+    {
+        int n = Check(w, nameof(w), checked(Positive(channels, nameof(channels)) * 9), dst, PackedSize.Depthwise(channels), "[C, 1, 3, 3]");
+        dst = dst.Slice(0, n);
+        int cp = PackedSize.RoundUp16(channels);
+        for (int t = 0; t < 9; t++)
+        {
+            for (int c = 0; c < cp; c++)
+            {
+                dst[(t * cp) + c] = c < channels ? w[(c * 9) + t] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Packs a pointwise weight <c>[Cout, Cin, 1, 1]</c> into <c>[CoutP/16][Cin][16]</c>.</summary>
+    /// <param name="w">Source weight, <c>cout * cin</c> floats.</param>
+    /// <param name="cout">Output channels.</param>
+    /// <param name="cin">Input channels.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.Pointwise"/> floats.</param>
+    public static void PackPointwise(ReadOnlySpan<float> w, int cout, int cin, Span<float> dst)
+    {
+        int n = Check(w, nameof(w), checked(Positive(cout, nameof(cout)) * Positive(cin, nameof(cin))), dst, PackedSize.Pointwise(cout, cin), "[Cout, Cin, 1, 1]");
+        dst = dst.Slice(0, n);
+        int blocks = PackedSize.RoundUp16(cout) / 16;
+        for (int b = 0; b < blocks; b++)
+        {
+            for (int k = 0; k < cin; k++)
+            {
+                int d = ((b * cin) + k) * 16;
+                for (int j = 0; j < 16; j++)
+                {
+                    int o = (b * 16) + j;
+                    dst[d + j] = o < cout ? w[(o * cin) + k] : 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs a bias <c>[N]</c> into <c>[RoundUp(N, 16)]</c> (zero padded).</summary>
+    /// <param name="b">Source bias, <c>count</c> floats.</param>
+    /// <param name="count">Bias length.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.Bias"/> floats.</param>
+    public static void PackBias(ReadOnlySpan<float> b, int count, Span<float> dst)
+    {
+        int n = Check(b, nameof(b), Positive(count, nameof(count)), dst, PackedSize.Bias(count), "[N]");
+        b.CopyTo(dst);
+        dst.Slice(count, n - count).Clear();
+    }
+
+    /// <summary>Packs a squeeze-excite reduce weight <c>[R, C, 1, 1]</c> into <c>[R][CP]</c>.</summary>
+    /// <param name="w">Source weight, <c>reduced * channels</c> floats.</param>
+    /// <param name="reduced">Reduced channels R.</param>
+    /// <param name="channels">Block channels C.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.SeReduce"/> floats.</param>
+    public static void PackSeReduce(ReadOnlySpan<float> w, int reduced, int channels, Span<float> dst)
+    {
+        int n = Check(w, nameof(w), checked(Positive(reduced, nameof(reduced)) * Positive(channels, nameof(channels))), dst, PackedSize.SeReduce(reduced, channels), "[R, C, 1, 1]");
+        dst = dst.Slice(0, n);
+        int cp = PackedSize.RoundUp16(channels);
+        for (int r = 0; r < reduced; r++)
+        {
+            for (int c = 0; c < cp; c++)
+            {
+                dst[(r * cp) + c] = c < channels ? w[(r * channels) + c] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Packs a squeeze-excite expand weight <c>[C, R, 1, 1]</c> transposed into <c>[R][CP]</c>.</summary>
+    /// <param name="w">Source weight, <c>channels * reduced</c> floats.</param>
+    /// <param name="channels">Block channels C.</param>
+    /// <param name="reduced">Reduced channels R.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.SeExpand"/> floats.</param>
+    public static void PackSeExpand(ReadOnlySpan<float> w, int channels, int reduced, Span<float> dst)
+    {
+        int n = Check(w, nameof(w), checked(Positive(channels, nameof(channels)) * Positive(reduced, nameof(reduced))), dst, PackedSize.SeExpand(channels, reduced), "[C, R, 1, 1]");
+        dst = dst.Slice(0, n);
+        int cp = PackedSize.RoundUp16(channels);
+        for (int r = 0; r < reduced; r++)
+        {
+            for (int c = 0; c < cp; c++)
+            {
+                dst[(r * cp) + c] = c < channels ? w[(c * reduced) + r] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Packs a linear weight <c>[N, Cin]</c> transposed into <c>[Cin][NP]</c>.</summary>
+    /// <param name="w">Source weight, <c>outFeatures * inFeatures</c> floats.</param>
+    /// <param name="outFeatures">Output features N.</param>
+    /// <param name="inFeatures">Input features Cin.</param>
+    /// <param name="dst">Destination, at least <see cref="PackedSize.Linear"/> floats.</param>
+    public static void PackLinear(ReadOnlySpan<float> w, int outFeatures, int inFeatures, Span<float> dst)
+    {
+        int n = Check(w, nameof(w), checked(Positive(outFeatures, nameof(outFeatures)) * Positive(inFeatures, nameof(inFeatures))), dst, PackedSize.Linear(outFeatures, inFeatures), "[N, Cin]");
+        dst = dst.Slice(0, n);
+        int np = PackedSize.RoundUp16(outFeatures);
+        for (int i = 0; i < inFeatures; i++)
+        {
+            for (int o = 0; o < np; o++)
+            {
+                dst[(i * np) + o] = o < outFeatures ? w[(o * inFeatures) + i] : 0f;
+            }
+        }
+    }
+
+    private static int Positive(int value, string name) =>
+        value > 0 ? value : throw new ArgumentOutOfRangeException(name, value, "Count must be positive.");
+
+    private static int Check(ReadOnlySpan<float> source, string sourceName, int expectedSource, Span<float> dst, int expectedDst, string shape)
+    {
+        if (source.Length != expectedSource)
+        {
+            throw new ArgumentException(
+                $"Source tensor {shape} must have exactly {expectedSource} floats, but has {source.Length}.", sourceName);
+        }
+
+        if (dst.Length < expectedDst)
+        {
+            throw new ArgumentException(
+                $"Destination must have at least {expectedDst} floats for the packed layout, but has {dst.Length}.", nameof(dst));
+        }
+
+        return expectedDst;
+    }
+}

@@ -1,0 +1,270 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using MobileOne.Formats;
+using MobileOne.Formats.Safetensors;
+
+namespace MobileOne.Runtime;
+
+/// <summary>
+/// Reads the tensors of a safetensors weight file for a generated network and widens them to float.
+/// Every expected tensor is checked (name, shape, dtype, byte range) before any is read, so a mismatching file
+/// throws <see cref="WeightFileException"/> naming the first problem and nothing is half-loaded.
+/// </summary>
+public sealed class WeightReader : IDisposable
+{
+    private readonly byte[] _file;
+    private readonly string _source;
+    private readonly Dictionary<string, (string DType, long Offset, long Count)> _tensors;
+    private float[] _buffer = Array.Empty<float>();
+
+    private WeightReader(byte[] file, string source, Dictionary<string, (string, long, long)> tensors)
+    {
+        _file = file;
+        _source = source;
+        _tensors = tensors;
+    }
+
+    /// <summary>Opens a safetensors file and checks it against <paramref name="expected"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="expected">The tensors the network reads.</param>
+    /// <exception cref="WeightFileException">The file is malformed or does not match.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static WeightReader FromFile(string path, IReadOnlyList<TensorDescriptor> expected)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        return FromBytes(bytes, Path.GetFileName(path), expected);
+    }
+
+    /// <summary>Reads a safetensors stream to its end and checks it against <paramref name="expected"/>.</summary>
+    /// <param name="stream">The stream, positioned at the start of the file.</param>
+    /// <param name="expected">The tensors the network reads.</param>
+    /// <exception cref="WeightFileException">The stream is malformed or does not match.</exception>
+    public static WeightReader FromStream(Stream stream, IReadOnlyList<TensorDescriptor> expected)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return FromBytes(ReadAll(stream), "the weight stream", expected);
+    }
+
+    /// <summary>
+    /// Reads weights embedded at build time: checks the length and header hash the generator saw, then
+    /// uses the dtypes and offsets it recorded in <paramref name="expected"/>.
+    /// </summary>
+    /// <param name="stream">The manifest resource stream.</param>
+    /// <param name="resourceName">The resource's name, for messages.</param>
+    /// <param name="expected">The tensors, with build-time dtypes and offsets.</param>
+    /// <param name="expectedLength">The file length the generator saw.</param>
+    /// <param name="expectedHeaderHash">FNV-1a hash of the header the generator saw.</param>
+    /// <exception cref="WeightFileException">The embedded file is not the one the class was generated from.</exception>
+    public static WeightReader FromEmbedded(Stream stream, string resourceName, IReadOnlyList<TensorDescriptor> expected, long expectedLength, ulong expectedHeaderHash)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(expected);
+        string source = $"embedded resource '{resourceName}'";
+        if (stream.CanSeek && stream.Length != expectedLength)
+        {
+            throw new WeightFileException($"The {source} has {stream.Length} bytes, but the class was generated from a file of {expectedLength} bytes. Rebuild the project.");
+        }
+
+        byte[] file = ReadAll(stream);
+        if (file.LongLength != expectedLength)
+        {
+            throw new WeightFileException($"The {source} has {file.LongLength} bytes, but the class was generated from a file of {expectedLength} bytes. Rebuild the project.");
+        }
+
+        long headerLength = ReadHeaderLength(file, source);
+        ulong hash = SafetensorsHeader.HashHeader(file.AsSpan(8, (int)headerLength).ToArray());
+        if (hash != expectedHeaderHash)
+        {
+            throw new WeightFileException($"The header of the {source} differs from the one the class was generated from. Rebuild the project.");
+        }
+
+        long dataOffset = 8 + headerLength;
+        var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
+        foreach (TensorDescriptor t in expected)
+        {
+            if (t.Begin < 0 || t.End - t.Begin != t.ElementCount * ElementSize(t.DType) || dataOffset + t.End > file.LongLength)
+            {
+                throw new WeightFileException($"Tensor '{t.Name}' of the {source} has no valid build-time location.");
+            }
+
+            tensors[t.Name] = (t.DType, dataOffset + t.Begin, t.ElementCount);
+        }
+
+        return new WeightReader(file, source, tensors);
+    }
+
+    /// <summary>Returns tensor <paramref name="name"/> (Apple's name) as floats; valid until the next call.</summary>
+    /// <param name="name">A name from the expected list.</param>
+    /// <exception cref="ArgumentException">The tensor was not in the expected list.</exception>
+    public ReadOnlySpan<float> Read(string name)
+    {
+        if (!_tensors.TryGetValue(name, out var t))
+        {
+            throw new ArgumentException($"Tensor '{name}' is not one that this network reads.", nameof(name));
+        }
+
+        if (_buffer.Length < t.Count)
+        {
+            _buffer = new float[t.Count];
+        }
+
+        Span<float> dst = _buffer.AsSpan(0, (int)t.Count);
+        ReadOnlySpan<byte> src = _file.AsSpan((int)t.Offset, (int)(t.Count * ElementSize(t.DType)));
+        Widen(src, t.DType, dst);
+        return dst;
+    }
+
+    /// <summary>Releases the file's bytes.</summary>
+    public void Dispose()
+    {
+        _buffer = Array.Empty<float>();
+    }
+
+    /// <summary>Converts little-endian F32, F16 or BF16 bytes to floats. The source may be unaligned.</summary>
+    /// <param name="src">The tensor's bytes.</param>
+    /// <param name="dtype">F32, F16 or BF16.</param>
+    /// <param name="dst">Receives <c>src.Length / elementSize</c> floats.</param>
+    internal static void Widen(ReadOnlySpan<byte> src, string dtype, Span<float> dst)
+    {
+        switch (dtype)
+        {
+            case "F32":
+                for (int i = 0; i < dst.Length; i++)
+                {
+                    dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src.Slice(4 * i, 4));
+                }
+
+                break;
+            case "F16":
+                for (int i = 0; i < dst.Length; i++)
+                {
+                    dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(src.Slice(2 * i, 2));
+                }
+
+                break;
+            case "BF16":
+                for (int i = 0; i < dst.Length; i++)
+                {
+                    dst[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(2 * i, 2)) << 16);
+                }
+
+                break;
+            default:
+                throw new WeightFileException($"Unsupported dtype {dtype}.");
+        }
+    }
+
+    private static int ElementSize(string dtype) => dtype switch
+    {
+        "F32" => 4,
+        "F16" or "BF16" => 2,
+        _ => 0,
+    };
+
+    private static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        long headerLength = ReadHeaderLength(file, source);
+        SafetensorsHeader header;
+        try
+        {
+            header = SafetensorsHeader.Parse(file.AsSpan(8, (int)headerLength).ToArray(), file.LongLength - 8 - headerLength);
+        }
+        catch (SafetensorsFormatException e)
+        {
+            string where = e.Line > 0 ? $" (header line {e.Line}, column {e.Column})" : string.Empty;
+            throw new WeightFileException($"{Capitalize(source)} is not a valid safetensors file: {e.Message}{where}", e);
+        }
+
+        var byName = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        foreach (SafetensorsTensor t in header.Tensors)
+        {
+            string canonical = TensorNames.ToCanonical(t.Name, out _);
+            if (!byName.TryAdd(canonical, t))
+            {
+                throw new WeightFileException($"{Capitalize(source)} has two names for tensor '{canonical}': '{byName[canonical].Name}' and '{t.Name}'.");
+            }
+        }
+
+        var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
+        foreach (TensorDescriptor e in expected)
+        {
+            if (!byName.TryGetValue(e.Name, out SafetensorsTensor? t))
+            {
+                throw new WeightFileException($"{Capitalize(source)} has no tensor '{e.Name}' (shape {e.ShapeText}); it is not a fused MobileOne of this architecture.");
+            }
+
+            if (t.Shape.Length != e.Shape.Length || !ShapesEqual(t.Shape, e.Shape))
+            {
+                throw new WeightFileException($"Tensor '{t.Name}' in {source} has shape {t.ShapeText}, but this network needs {e.ShapeText}.");
+            }
+
+            if (ElementSize(t.DType) == 0)
+            {
+                throw new WeightFileException($"Tensor '{t.Name}' in {source} has dtype {t.DType}; F32, F16 and BF16 are supported.");
+            }
+
+            tensors[e.Name] = (t.DType, header.DataOffset + t.Begin, t.ElementCount);
+        }
+
+        foreach (var pair in byName)
+        {
+            if (!tensors.ContainsKey(pair.Key))
+            {
+                throw new WeightFileException($"{Capitalize(source)} has tensor '{pair.Value.Name}' {pair.Value.ShapeText}, which this network does not have; it is a different architecture.");
+            }
+        }
+
+        return new WeightReader(file, source, tensors);
+    }
+
+    private static bool ShapesEqual(long[] actual, int[] expected)
+    {
+        for (int i = 0; i < actual.Length; i++)
+        {
+            if (actual[i] != expected[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static long ReadHeaderLength(byte[] file, string source)
+    {
+        try
+        {
+            return SafetensorsHeader.ReadHeaderLength(file.AsSpan(0, Math.Min(8, file.Length)).ToArray(), file.LongLength);
+        }
+        catch (SafetensorsFormatException e)
+        {
+            throw new WeightFileException($"{Capitalize(source)} is not a valid safetensors file: {e.Message}", e);
+        }
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        if (stream.CanSeek)
+        {
+            long remaining = stream.Length - stream.Position;
+            if (remaining > Array.MaxLength)
+            {
+                throw new WeightFileException($"The weight stream has {remaining} bytes, more than one array holds.");
+            }
+
+            byte[] bytes = new byte[remaining];
+            stream.ReadExactly(bytes);
+            return bytes;
+        }
+
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
+}
