@@ -21,6 +21,10 @@ namespace MobileOne.Generator
         public static string HintName(NetworkSpec spec) =>
             (spec.Namespace.Length == 0 ? spec.ClassName : spec.Namespace + "." + spec.ClassName) + ".g.cs";
 
+        /// <remarks>
+        /// Every number is formatted with the invariant culture: <see cref="IndentedTextWriter.WriteLine(ref IndentedTextWriter.InvariantHandler)"/>
+        /// takes interpolated strings, and helpers that build strings use <see cref="FormattableString.Invariant"/>.
+        /// </remarks>
         public static string Emit(NetworkSpec spec)
         {
             var plan = new PackPlan(spec);
@@ -46,15 +50,15 @@ namespace MobileOne.Generator
             return w.ToString();
         }
 
-        private static string Describe(NetworkSpec spec) =>
-            $"MobileOne-{spec.Variant}, {spec.InputChannels}x{spec.InputHeight}x{spec.InputWidth} -> {spec.NumClasses} classes";
+        private static string Describe(NetworkSpec spec) => FormattableString.Invariant(
+            $"MobileOne-{spec.Variant}, {spec.InputChannels}x{spec.InputHeight}x{spec.InputWidth} -> {spec.NumClasses} classes");
 
         private static void EmitClass(IndentedTextWriter w, NetworkSpec spec, PackPlan plan)
         {
             string name = spec.ClassName;
             w.WriteLine("/// <summary>");
             w.WriteLine($"/// {Literals.CommentText(Describe(spec))}: {spec.Layers.Count} fused convolutions and a linear head,");
-            w.WriteLine($"/// {spec.ParameterCount:N0} parameters, {spec.Macs:N0} multiply-accumulates per image.".Replace(",", "\u2009").Replace("\u2009", ","));
+            w.WriteLine($"/// {spec.ParameterCount:N0} parameters, {spec.Macs:N0} multiply-accumulates per image.");
             w.WriteLine($"/// Architecture: {Literals.CommentText(spec.ArchitectureSource)}.");
             w.WriteLine(spec.EmbedWeights
                 ? $"/// Weights: {Literals.CommentText(spec.SourceFileName)}, embedded as the resource <c>{Literals.CommentText(spec.ResourceName)}</c>; <see cref=\"Infer(global::System.ReadOnlySpan{{float}}, global::System.Span{{float}})\"/> uses them."
@@ -198,12 +202,12 @@ namespace MobileOne.Generator
             w.WriteLine();
         }
 
-        private static string InputDoc(NetworkSpec spec) =>
-            $"<see cref=\"InputLength\"/> floats: {spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}, CHW, normalised.";
+        private static string InputDoc(NetworkSpec spec) => FormattableString.Invariant(
+            $"<see cref=\"InputLength\"/> floats: {spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}, CHW, normalised.");
 
         private static void EmitRun(IndentedTextWriter w, NetworkSpec spec)
         {
-            string shape = $"{spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}";
+            string shape = FormattableString.Invariant($"{spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}");
             w.WriteLine("/// <summary>Classifies one image.</summary>");
             w.WriteLine($"/// <param name=\"input\">{InputDoc(spec)}</param>");
             w.WriteLine("/// <param name=\"logits\">Receives <see cref=\"NumClasses\"/> logits.</param>");
@@ -339,7 +343,7 @@ namespace MobileOne.Generator
                     string id = Identifier(layer.Name);
                     int c = layer.OutChannels;
                     w.WriteLine("// " + layer.Name);
-                    string weight = $"r.Read(\"{layer.WeightName}\")";
+                    string weight = "r.Read(\"" + layer.WeightName + "\")";
                     switch (layer.Kind)
                     {
                         case LayerKind.Stem:
@@ -384,9 +388,14 @@ namespace MobileOne.Generator
             foreach (TensorSpec t in spec.Tensors)
             {
                 string shape = string.Join(", ", t.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
-                w.WriteLine(spec.HasWeights
-                    ? $"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}, {Literals.String(t.DType)}, {t.Begin}, {t.End}),"
-                    : $"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}),");
+                if (spec.HasWeights)
+                {
+                    w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}, {Literals.String(t.DType)}, {t.Begin}, {t.End}),");
+                }
+                else
+                {
+                    w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}),");
+                }
             }
 
             w.Unindent();
@@ -424,16 +433,16 @@ namespace MobileOne.Generator
         {
             string op = l.Kind switch
             {
-                LayerKind.Stem => $"conv3x3/{l.Stride}",
-                LayerKind.Depthwise => $"dwconv3x3/{l.Stride}",
+                LayerKind.Stem => "conv3x3/" + Literals.Int(l.Stride),
+                LayerKind.Depthwise => "dwconv3x3/" + Literals.Int(l.Stride),
                 _ => "conv1x1",
             };
-            string channels = l.Kind == LayerKind.Depthwise ? $"{l.OutChannels}" : $"{l.InChannels} -> {l.OutChannels}";
+            string channels = l.Kind == LayerKind.Depthwise ? Literals.Int(l.OutChannels) : FormattableString.Invariant($"{l.InChannels} -> {l.OutChannels}");
             string size = l.InHeight == l.OutHeight && l.InWidth == l.OutWidth
-                ? $"{l.OutHeight}x{l.OutWidth}"
-                : $"{l.InHeight}x{l.InWidth} -> {l.OutHeight}x{l.OutWidth}";
-            string se = l.HasSqueezeExcite ? $" + SE({l.SeReducedChannels})" : string.Empty;
-            return $"{l.Name,-10} {op,-12} {channels,-12} {size,-18}{se} + ReLU";
+                ? FormattableString.Invariant($"{l.OutHeight}x{l.OutWidth}")
+                : FormattableString.Invariant($"{l.InHeight}x{l.InWidth} -> {l.OutHeight}x{l.OutWidth}");
+            string se = l.HasSqueezeExcite ? FormattableString.Invariant($" + SE({l.SeReducedChannels})") : string.Empty;
+            return FormattableString.Invariant($"{l.Name,-10} {op,-12} {channels,-12} {size,-18}{se} + ReLU");
         }
 
         private static string FloatArray(EquatableArray<float> values) =>

@@ -1,0 +1,242 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using MobileOne.Generator.Tests.Infrastructure;
+using MobileOne.Runtime;
+using MobileOne.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MobileOne.Generator.Tests;
+
+/// <summary>
+/// The generated class, compiled and run, against two independent references: a plain double-precision
+/// forward pass and ONNX Runtime running the same fused network. Tolerance: max |Δlogit| ≤ 1e-4·max|logit| + 1e-5.
+/// Each case also shows that two different inputs give logits at least 100x the tolerance apart, so the
+/// comparison can fail.
+/// </summary>
+public class EndToEndTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public EndToEndTests(ITestOutputHelper output) => _output = output;
+
+    public static IEnumerable<object[]> Cases() =>
+        new[] { "s0", "s1", "s2", "s3", "s4", "odd", "gray", "wide" }.Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GeneratedClassMatchesDoubleReferenceAndOnnxRuntime(string caseName)
+    {
+        NetworkCase c = NetworkCase.Get(caseName);
+        using var models = new TempModels();
+        string path = models.WriteWeights($"net_{caseName}.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        GeneratorRun run = GeneratorHarness.Run(path);
+        Assert.Empty(run.GeneratorDiagnostics);
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(run);
+        string typeName = "TestApp.Net" + char.ToUpperInvariant(caseName[0]) + caseName.Substring(1);
+        IMobileOneNetwork net = loaded.Default(typeName);
+
+        float[] a = new float[c.Architecture.NumClasses], b = new float[c.Architecture.NumClasses];
+        net.Run(c.InputA, a);
+        net.Run(c.InputB, b);
+
+        var distinct = LogitComparison.AssertDistinguishable(c.ReferenceA, c.ReferenceB, caseName);
+        var vsDouble = LogitComparison.AssertClose(c.ReferenceA, a, caseName + " vs double reference (input A)");
+        LogitComparison.AssertClose(c.ReferenceB, b, caseName + " vs double reference (input B)");
+
+        using OrtRunner ort = OrtRunner.Create(c.Architecture, c.Weights);
+        float[] ortA = ort.Run(c.InputA);
+        var vsOrt = LogitComparison.AssertClose(LogitComparison.Widen(ortA), a, caseName + " vs ONNX Runtime");
+        _output.WriteLine(distinct.Describe());
+        _output.WriteLine(vsDouble.Describe());
+        _output.WriteLine(vsOrt.Describe());
+    }
+
+    [Theory]
+    [InlineData("F16", TensorNaming.Timm)]
+    [InlineData("BF16", TensorNaming.Apple)]
+    [InlineData("F32", TensorNaming.Timm)]
+    public void HalfPrecisionFilesAndTimmNamesAreWidenedAtLoad(string dtype, TensorNaming naming)
+    {
+        NetworkCase c = NetworkCase.Get("gray");
+        FusedWeights rounded = c.Weights.RoundedTo(dtype);
+        double[] reference = DoubleReference.Run(c.Architecture, rounded, c.InputA);
+        using var models = new TempModels();
+        string path = models.WriteWeights("half_net.safetensors", c.Architecture, c.Weights, naming, dtype, Metadata(c.Architecture));
+        GeneratorRun run = GeneratorHarness.Run(path);
+        Assert.Empty(run.GeneratorDiagnostics);
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(run);
+        float[] logits = new float[c.Architecture.NumClasses];
+        loaded.Default("TestApp.HalfNet").Run(c.InputA, logits);
+        LogitComparison.AssertClose(reference, logits, dtype);
+        // The rounding is real: the F32 reference differs from the rounded one for half precision.
+        if (dtype != "F32")
+        {
+            Assert.NotEqual(c.ReferenceA, reference);
+        }
+    }
+
+    [Fact]
+    public void ArchitectureFileAloneGeneratesAClassBoundAtRunTime()
+    {
+        NetworkCase c = NetworkCase.Get("odd");
+        using var models = new TempModels();
+        string arch = models.WriteText("odd_net.mobileone.json", ArchitectureJson.For(c.Architecture));
+        string apple = models.WriteWeights("weights_apple.safetensors", c.Architecture, c.Weights);
+        string timm = models.WriteWeights("weights_timm.safetensors", c.Architecture, c.Weights, TensorNaming.Timm, "F16");
+        GeneratorRun run = GeneratorHarness.Run(arch);
+        Assert.Empty(run.GeneratorDiagnostics);
+        string source = run.Source("OddNet.g.cs");
+        Assert.DoesNotContain("Default", source, StringComparison.Ordinal);
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(run);
+
+        float[] logits = new float[10];
+        loaded.Load("TestApp.OddNet", apple).Run(c.InputA, logits);
+        LogitComparison.AssertClose(c.ReferenceA, logits, "Load(path), Apple names");
+
+        using FileStream stream = File.OpenRead(timm);
+        var fromStream = (IMobileOneNetwork)LoadedAssembly.Invoke(loaded.Type("TestApp.OddNet").GetMethod("Load", new[] { typeof(Stream) })!, new object[] { stream });
+        fromStream.Run(c.InputA, logits);
+        LogitComparison.AssertClose(DoubleReference.Run(c.Architecture, c.Weights.RoundedTo("F16"), c.InputA), logits, "Load(stream), timm names, F16");
+    }
+
+    [Fact]
+    public void RunTimeBindingOfAnotherArchitectureNamesTheFirstMismatchingTensor()
+    {
+        NetworkCase odd = NetworkCase.Get("odd");
+        var other = odd.Architecture with { StageChannels = new[] { 21, 35, 50, 72 } };
+        using var models = new TempModels();
+        string arch = models.WriteText("odd_net.mobileone.json", ArchitectureJson.For(odd.Architecture));
+        string wrong = models.WriteWeights("wrong.safetensors", other, FusedWeights.Random(other, 3));
+        string truncated = models.PathOf("truncated.safetensors");
+        byte[] good = File.ReadAllBytes(models.WriteWeights("good.safetensors", odd.Architecture, odd.Weights));
+        File.WriteAllBytes(truncated, good.AsSpan(0, good.Length - 100).ToArray());
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(arch));
+
+        var e = Assert.Throws<WeightFileException>(() => loaded.Load("TestApp.OddNet", wrong));
+        Assert.Contains("stage4.1.reparam_conv.weight", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[72, 50, 1, 1]", e.Message, StringComparison.Ordinal);
+        var t = Assert.Throws<WeightFileException>(() => loaded.Load("TestApp.OddNet", truncated));
+        Assert.Contains("truncated", t.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BatchOverloadEqualsSingleImagesAndBadLengthsThrow()
+    {
+        NetworkCase c = NetworkCase.Get("odd");
+        using var models = new TempModels();
+        string path = models.WriteWeights("batch_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        IMobileOneNetwork net = loaded.Default("TestApp.BatchNet");
+        int n = c.Architecture.NumClasses, len = c.Architecture.InputLength;
+        float[] inputs = new float[3 * len];
+        c.InputA.CopyTo(inputs, 0);
+        c.InputB.CopyTo(inputs, len);
+        c.InputA.CopyTo(inputs, 2 * len);
+        float[] batch = new float[3 * n], single = new float[n];
+        net.Run(inputs, batch, 3);
+        net.Run(c.InputB, single);
+        Assert.Equal(single, batch.AsSpan(n, n).ToArray());
+        Assert.Equal(batch.AsSpan(0, n).ToArray(), batch.AsSpan(2 * n, n).ToArray());
+
+        var e1 = Assert.Throws<ArgumentException>(() => net.Run(new float[len - 1], single));
+        Assert.Contains(len.ToString(System.Globalization.CultureInfo.InvariantCulture), e1.Message, StringComparison.Ordinal);
+        Assert.Equal("input", e1.ParamName);
+        var e2 = Assert.Throws<ArgumentException>(() => net.Run(c.InputA, new float[n + 1]));
+        Assert.Equal("logits", e2.ParamName);
+        Assert.Throws<ArgumentException>(() => net.Run(inputs, batch, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.Run(inputs, batch, -1));
+    }
+
+    [Fact]
+    public void InferAllocatesNothingAfterTheFirstCallOnAThread()
+    {
+        NetworkCase c = NetworkCase.Get("odd");
+        using var models = new TempModels();
+        string path = models.WriteWeights("alloc_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        var infer = (InferFn)Delegate.CreateDelegate(typeof(InferFn), loaded.Type("TestApp.AllocNet").GetMethod("Infer", new[] { typeof(ReadOnlySpan<float>), typeof(Span<float>) })!);
+        IMobileOneNetwork net = loaded.Default("TestApp.AllocNet");
+        float[] logits = new float[c.Architecture.NumClasses];
+        float[] batchIn = new float[2 * c.Architecture.InputLength], batchOut = new float[2 * c.Architecture.NumClasses];
+
+        // On a fresh thread, so the first call's scratch allocation is that thread's own.
+        long warm = 0, steady = -1;
+        var thread = new System.Threading.Thread(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            infer(c.InputA, logits);
+            warm = GC.GetAllocatedBytesForCurrentThread() - before;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                infer(c.InputA, logits);
+                net.Run(c.InputB, logits);
+                net.Run(batchIn, batchOut, 2);
+            }
+
+            steady = GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+        thread.Start();
+        thread.Join();
+        _output.WriteLine($"first call allocated {warm} bytes (scratch), 60 later calls {steady} bytes");
+        Assert.True(warm > 0, "the first call on a thread allocates its scratch");
+        Assert.Equal(0, steady);
+    }
+
+    [Fact]
+    public void ConcurrentCallsGiveBitIdenticalLogits()
+    {
+        NetworkCase c = NetworkCase.Get("gray");
+        using var models = new TempModels();
+        string path = models.WriteWeights("shared_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        IMobileOneNetwork net = loaded.Default("TestApp.SharedNet");
+        float[] expectedA = new float[10], expectedB = new float[10];
+        net.Run(c.InputA, expectedA);
+        net.Run(c.InputB, expectedB);
+        int mismatches = 0;
+        System.Threading.Tasks.Parallel.For(0, 400, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            float[] logits = new float[10];
+            bool even = i % 2 == 0;
+            net.Run(even ? c.InputA : c.InputB, logits);
+            if (!logits.AsSpan().SequenceEqual(even ? expectedA : expectedB))
+            {
+                System.Threading.Interlocked.Increment(ref mismatches);
+            }
+        });
+        Assert.Equal(0, mismatches);
+    }
+
+    [Fact]
+    public void EverySimdPathMatchesTheReference()
+    {
+        NetworkCase c = NetworkCase.Get("gray");
+        using var models = new TempModels();
+        string path = models.WriteWeights("simd_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        IMobileOneNetwork net = loaded.Default("TestApp.SimdNet");
+        SimdLevel saved = Simd.Level;
+        try
+        {
+            for (SimdLevel level = SimdLevel.Scalar; level <= Simd.Best; level++)
+            {
+                Simd.Level = level;
+                float[] logits = new float[10];
+                net.Run(c.InputA, logits);
+                _output.WriteLine(LogitComparison.AssertClose(c.ReferenceA, logits, level.ToString()).Describe());
+            }
+        }
+        finally
+        {
+            Simd.Level = saved;
+        }
+    }
+
+    private static Dictionary<string, string> Metadata(MobileOneArchitecture arch) => ArchitectureJson.Metadata(arch);
+
+    private delegate void InferFn(ReadOnlySpan<float> input, Span<float> logits);
+}
