@@ -66,7 +66,7 @@ namespace MobileOne.Generator
             w.WriteLine("/// Instances are immutable and thread-safe; <see cref=\"Run(global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> allocates nothing after its first call on a thread.");
             w.WriteLine("/// </summary>");
             w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"MobileOne.Generator\", \"{GeneratorVersion}\")]");
-            using (w.WriteBlock($"{spec.Accessibility} sealed unsafe partial class {name} : {Rt}IMobileOneNetwork"))
+            using (w.WriteBlock($"{spec.Accessibility} sealed partial class {name} : {Rt}IMobileOneNetwork"))
             {
                 EmitConstants(w, spec, plan);
                 EmitFactories(w, spec);
@@ -223,12 +223,7 @@ namespace MobileOne.Generator
                 w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected room for {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits));");
                 w.WriteLine("}");
                 w.WriteLine();
-                w.WriteLine("float* scratch = ScratchForThisThread();");
-                w.WriteLine("fixed (float* x = input)");
-                w.WriteLine("fixed (float* y = logits)");
-                w.WriteLine("{");
-                w.WriteLine("    Forward(x, y, scratch);");
-                w.WriteLine("}");
+                w.WriteLine("Forward(input, logits, ScratchForThisThread());");
             }
 
             w.WriteLine();
@@ -264,21 +259,21 @@ namespace MobileOne.Generator
             w.WriteLine("[global::System.ThreadStatic]");
             w.WriteLine($"private static {Rt}AlignedFloatBuffer? t_scratch;");
             w.WriteLine();
-            w.WriteLine($"private static float* ScratchForThisThread() => (t_scratch ??= new {Rt}AlignedFloatBuffer(Scratch.Length)).Pointer;");
+            w.WriteLine($"private static {Sys}Span<float> ScratchForThisThread() => (t_scratch ??= new {Rt}AlignedFloatBuffer(Scratch.Length)).Span;");
             w.WriteLine();
         }
 
         private static void EmitForward(IndentedTextWriter w, NetworkSpec spec, PackPlan plan)
         {
             w.WriteLine("/// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>");
-            using (w.WriteBlock("private void Forward(float* input, float* logits, float* scratch)"))
+            using (w.WriteBlock($"private void Forward({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits, {Sys}Span<float> scratch)"))
             {
-                w.WriteLine("float* w = _weights.Pointer;");
-                w.WriteLine("float* a = scratch + Scratch.A;");
-                w.WriteLine("float* b = scratch + Scratch.B;");
+                w.WriteLine($"{Sys}ReadOnlySpan<float> w = _weights.Span;");
+                w.WriteLine($"{Sys}Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);");
+                w.WriteLine($"{Sys}Span<float> b = scratch.Slice(Scratch.B, Scratch.ActivationLength);");
                 if (spec.Layers.Any(l => l.HasSqueezeExcite))
                 {
-                    w.WriteLine("float* se = scratch + Scratch.SqueezeExcite;");
+                    w.WriteLine($"{Sys}Span<float> se = scratch.Slice(Scratch.SqueezeExcite);");
                 }
 
                 w.WriteLine();
@@ -292,19 +287,19 @@ namespace MobileOne.Generator
                     switch (layer.Kind)
                     {
                         case LayerKind.Stem:
-                            w.WriteLine($"{Rt}StemConv3x3.Run({src}, {layer.InChannels}, {layer.InHeight}, {layer.InWidth}, w + Packed.{id}_Weight, w + Packed.{id}_Bias, {dst}, {coutP}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}StemConv3x3.Run({src}, {layer.InChannels}, {layer.InHeight}, {layer.InWidth}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {coutP}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
                             break;
                         case LayerKind.Depthwise:
-                            w.WriteLine($"{Rt}DepthwiseConv3x3.Run({src}, {layer.InHeight}, {layer.InWidth}, {coutP}, w + Packed.{id}_Weight, w + Packed.{id}_Bias, {dst}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}DepthwiseConv3x3.Run({src}, {layer.InHeight}, {layer.InWidth}, {coutP}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
                             break;
                         default:
-                            w.WriteLine($"{Rt}PointwiseConv.Run({src}, {layer.OutHeight * layer.OutWidth}, {layer.InChannels}, {cinP}, w + Packed.{id}_Weight, w + Packed.{id}_Bias, {dst}, {coutP}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}PointwiseConv.Run({src}, {layer.OutHeight * layer.OutWidth}, {layer.InChannels}, {cinP}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {coutP}, relu: {Bool(reluInConv)});");
                             break;
                     }
 
                     if (layer.HasSqueezeExcite)
                     {
-                        w.WriteLine($"{Rt}SqueezeExcite.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, {layer.SeReducedChannels}, w + Packed.{id}_SeReduceWeight, w + Packed.{id}_SeReduceBias, w + Packed.{id}_SeExpandWeight, w + Packed.{id}_SeExpandBias, se, relu: true);");
+                        w.WriteLine($"{Rt}SqueezeExcite.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, {layer.SeReducedChannels}, w.Slice(Packed.{id}_SeReduceWeight), w.Slice(Packed.{id}_SeReduceBias), w.Slice(Packed.{id}_SeExpandWeight), w.Slice(Packed.{id}_SeExpandBias), se, relu: true);");
                     }
 
                     src = dst;
@@ -315,15 +310,15 @@ namespace MobileOne.Generator
                 int featuresP = RoundUp16(last.OutChannels);
                 w.WriteLine();
                 w.WriteLine($"// head: global average pool {last.OutHeight}x{last.OutWidth} -> linear {last.OutChannels} -> {spec.NumClasses}");
-                w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, {last.OutHeight * last.OutWidth}, {featuresP}, scratch + Scratch.Pooled);");
+                w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, {last.OutHeight * last.OutWidth}, {featuresP}, scratch.Slice(Scratch.Pooled));");
                 if (spec.NumClasses == plan.ClassesPadded)
                 {
-                    w.WriteLine($"{Rt}Linear.Run(scratch + Scratch.Pooled, {last.OutChannels}, w + Packed.Linear_Weight, w + Packed.Linear_Bias, {plan.ClassesPadded}, logits);");
+                    w.WriteLine($"{Rt}Linear.Run(scratch.Slice(Scratch.Pooled), {last.OutChannels}, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), {plan.ClassesPadded}, logits);");
                 }
                 else
                 {
-                    w.WriteLine($"{Rt}Linear.Run(scratch + Scratch.Pooled, {last.OutChannels}, w + Packed.Linear_Weight, w + Packed.Linear_Bias, {plan.ClassesPadded}, scratch + Scratch.Logits);");
-                    w.WriteLine($"{Sys}Buffer.MemoryCopy(scratch + Scratch.Logits, logits, NumClasses * sizeof(float), NumClasses * sizeof(float));");
+                    w.WriteLine($"{Rt}Linear.Run(scratch.Slice(Scratch.Pooled), {last.OutChannels}, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), {plan.ClassesPadded}, scratch.Slice(Scratch.Logits));");
+                    w.WriteLine("scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);");
                 }
             }
 
@@ -425,6 +420,7 @@ namespace MobileOne.Generator
                     w.WriteLine($"public const int {region.Name} = {region.Offset};");
                 }
 
+                w.WriteLine($"public const int ActivationLength = {plan.ActivationLength};");
                 w.WriteLine($"public const int Length = {plan.ScratchLength};");
             }
         }
@@ -499,6 +495,7 @@ namespace MobileOne.Generator
                 }
 
                 int act = RoundUp16((int)activation);
+                ActivationLength = act;
                 AddScratch("A", act);
                 AddScratch("B", act);
                 if (seScratch > 0)
@@ -519,6 +516,8 @@ namespace MobileOne.Generator
             public int ScratchLength { get; private set; }
 
             public int ClassesPadded { get; }
+
+            public int ActivationLength { get; }
 
             public int Size(string region) => _sizes[region];
 

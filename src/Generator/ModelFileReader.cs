@@ -33,12 +33,13 @@ namespace MobileOne.Generator
         {
             AnalyzerConfigOptions itemOptions = optionsProvider.GetOptions(text);
             optionsProvider.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? rootNamespace);
+            optionsProvider.GlobalOptions.TryGetValue("build_property.MobileOneEmbedWeights", out string? embedAll);
             var options = new ModelOptions(
                 Metadata(itemOptions, "MobileOneClassName"),
                 Metadata(itemOptions, "MobileOneNamespace"),
                 Metadata(itemOptions, "MobileOneAccessibility"),
                 Metadata(itemOptions, "MobileOneResourceName"),
-                Metadata(itemOptions, "MobileOneEmbed"),
+                string.Equals(embedAll?.Trim(), "false", StringComparison.OrdinalIgnoreCase) ? "false" : Metadata(itemOptions, "MobileOneEmbed"),
                 rootNamespace ?? string.Empty);
 
             if (text.Path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase))

@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
@@ -8,6 +9,36 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static unsafe class DepthwiseConv3x3
 {
+    /// <summary>Runs the depthwise convolution on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="input">NHWC-16 input, at least <c>inHeight * inWidth * channelsPadded</c> floats.</param>
+    /// <param name="inHeight">Input height.</param>
+    /// <param name="inWidth">Input width.</param>
+    /// <param name="channelsPadded">Channels rounded up to a multiple of 16.</param>
+    /// <param name="weights">Packed weights, at least <c>9 * channelsPadded</c> floats.</param>
+    /// <param name="bias">Packed bias, at least <c>channelsPadded</c> floats.</param>
+    /// <param name="output">NHWC-16 output, at least <c>outHeight * outWidth * channelsPadded</c> floats.</param>
+    /// <param name="outHeight">Output height.</param>
+    /// <param name="outWidth">Output width.</param>
+    /// <param name="stride">Stride.</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        ReadOnlySpan<float> input, int inHeight, int inWidth, int channelsPadded,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output,
+        int outHeight, int outWidth, int stride, bool relu)
+    {
+        KernelArguments.Length(input, (long)inHeight * inWidth * channelsPadded, nameof(input));
+        KernelArguments.Length(weights, 9L * channelsPadded, nameof(weights));
+        KernelArguments.Length(bias, channelsPadded, nameof(bias));
+        KernelArguments.Length(output, (long)outHeight * outWidth * channelsPadded, nameof(output));
+        fixed (float* i = input)
+        fixed (float* w = weights)
+        fixed (float* b = bias)
+        fixed (float* o = output)
+        {
+            Run(i, inHeight, inWidth, channelsPadded, w, b, o, outHeight, outWidth, stride, relu);
+        }
+    }
+
     /// <summary>Runs the depthwise convolution.</summary>
     /// <param name="input">NHWC-16 input, <c>inHeight * inWidth * channelsPadded</c> floats.</param>
     /// <param name="inHeight">Input height.</param>

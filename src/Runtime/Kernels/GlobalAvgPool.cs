@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
@@ -5,6 +6,22 @@ namespace MobileOne.Runtime;
 /// <summary>Global average pooling of an NHWC-16 activation into a <c>[CP]</c> vector.</summary>
 public static unsafe class GlobalAvgPool
 {
+    /// <summary>Averages over pixels on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="input">NHWC-16 input, at least <c>pixels * channelsPadded</c> floats.</param>
+    /// <param name="pixels">Pixels (height x width).</param>
+    /// <param name="channelsPadded">Channels rounded up to a multiple of 16.</param>
+    /// <param name="output">At least <c>channelsPadded</c> floats.</param>
+    public static void Run(ReadOnlySpan<float> input, int pixels, int channelsPadded, Span<float> output)
+    {
+        KernelArguments.Length(input, (long)pixels * channelsPadded, nameof(input));
+        KernelArguments.Length(output, channelsPadded, nameof(output));
+        fixed (float* i = input)
+        fixed (float* o = output)
+        {
+            Run(i, pixels, channelsPadded, o);
+        }
+    }
+
     /// <summary>Writes the per-channel mean over all pixels.</summary>
     /// <param name="input">NHWC-16 input, <c>pixels * channelsPadded</c> floats.</param>
     /// <param name="pixels">Number of pixels (height * width).</param>

@@ -14,6 +14,15 @@ internal static class KernelArguments
         }
     }
 
+    /// <summary>Throws unless <paramref name="span"/> holds at least <paramref name="required"/> floats.</summary>
+    public static void Length(ReadOnlySpan<float> span, long required, string name)
+    {
+        if (span.Length < required)
+        {
+            throw new ArgumentException($"Expected at least {required} floats, got {span.Length}.", name);
+        }
+    }
+
     /// <summary>Throws unless <paramref name="padded"/> is a positive multiple of 16 not below <paramref name="channels"/>.</summary>
     public static void Padded(int padded, int channels, string name)
     {

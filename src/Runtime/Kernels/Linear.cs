@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
@@ -5,6 +6,28 @@ namespace MobileOne.Runtime;
 /// <summary>The classifier head: <c>output[NP] = bias + sum_i input[i] * W[i][.]</c> over the transposed packed weight.</summary>
 public static unsafe class Linear
 {
+    /// <summary>Runs the fully connected layer on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="input">At least <c>inFeatures</c> floats.</param>
+    /// <param name="inFeatures">Input features.</param>
+    /// <param name="weights">Packed (transposed) weights, at least <c>inFeatures * outFeaturesPadded</c> floats.</param>
+    /// <param name="bias">Packed bias, at least <c>outFeaturesPadded</c> floats.</param>
+    /// <param name="outFeaturesPadded">Outputs rounded up to a multiple of 16.</param>
+    /// <param name="output">At least <c>outFeaturesPadded</c> floats.</param>
+    public static void Run(ReadOnlySpan<float> input, int inFeatures, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int outFeaturesPadded, Span<float> output)
+    {
+        KernelArguments.Length(input, inFeatures, nameof(input));
+        KernelArguments.Length(weights, (long)inFeatures * outFeaturesPadded, nameof(weights));
+        KernelArguments.Length(bias, outFeaturesPadded, nameof(bias));
+        KernelArguments.Length(output, outFeaturesPadded, nameof(output));
+        fixed (float* i = input)
+        fixed (float* w = weights)
+        fixed (float* b = bias)
+        fixed (float* o = output)
+        {
+            Run(i, inFeatures, w, b, outFeaturesPadded, o);
+        }
+    }
+
     /// <summary>Runs the fully connected layer (no activation).</summary>
     /// <param name="input">Input features, at least <paramref name="inFeatures"/> floats.</param>
     /// <param name="inFeatures">Input features Cin.</param>

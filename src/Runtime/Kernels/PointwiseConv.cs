@@ -10,6 +10,33 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static unsafe class PointwiseConv
 {
+    /// <summary>Runs the 1x1 convolution on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="input">NHWC-16 input, at least <c>pixels * inChannelsPadded</c> floats.</param>
+    /// <param name="pixels">Pixels (height x width).</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="inChannelsPadded">Input channels rounded up to a multiple of 16.</param>
+    /// <param name="weights">Packed weights, at least <c>outChannelsPadded * inChannels</c> floats.</param>
+    /// <param name="bias">Packed bias, at least <c>outChannelsPadded</c> floats.</param>
+    /// <param name="output">NHWC-16 output, at least <c>pixels * outChannelsPadded</c> floats.</param>
+    /// <param name="outChannelsPadded">Output channels rounded up to a multiple of 16.</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        ReadOnlySpan<float> input, int pixels, int inChannels, int inChannelsPadded,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int outChannelsPadded, bool relu)
+    {
+        KernelArguments.Length(input, (long)pixels * inChannelsPadded, nameof(input));
+        KernelArguments.Length(weights, (long)outChannelsPadded * inChannels, nameof(weights));
+        KernelArguments.Length(bias, outChannelsPadded, nameof(bias));
+        KernelArguments.Length(output, (long)pixels * outChannelsPadded, nameof(output));
+        fixed (float* i = input)
+        fixed (float* w = weights)
+        fixed (float* b = bias)
+        fixed (float* o = output)
+        {
+            Run(i, pixels, inChannels, inChannelsPadded, w, b, o, outChannelsPadded, relu);
+        }
+    }
+
     /// <summary>Floats of input rows to keep cache-resident while sweeping all output blocks.</summary>
     private const int ChunkFloats = 16 * 1024;
 

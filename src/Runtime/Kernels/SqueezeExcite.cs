@@ -9,6 +9,41 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static unsafe class SqueezeExcite
 {
+    /// <summary>Runs squeeze-excite in place on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="x">NHWC-16 activations, at least <c>pixels * channelsPadded</c> floats.</param>
+    /// <param name="pixels">Pixels (height x width).</param>
+    /// <param name="channels">Channels.</param>
+    /// <param name="channelsPadded">Channels rounded up to a multiple of 16.</param>
+    /// <param name="reducedChannels">Channels of the squeeze (R).</param>
+    /// <param name="reduceWeights">Packed reduce weights, at least <c>R * channelsPadded</c> floats.</param>
+    /// <param name="reduceBias">Packed reduce bias, at least <c>RoundUp16(R)</c> floats.</param>
+    /// <param name="expandWeights">Packed (transposed) expand weights, at least <c>R * channelsPadded</c> floats.</param>
+    /// <param name="expandBias">Packed expand bias, at least <c>channelsPadded</c> floats.</param>
+    /// <param name="scratch">At least <c>channelsPadded + RoundUp16(R)</c> floats.</param>
+    /// <param name="relu">Whether to apply ReLU after the gating.</param>
+    public static void Run(
+        Span<float> x, int pixels, int channels, int channelsPadded, int reducedChannels,
+        ReadOnlySpan<float> reduceWeights, ReadOnlySpan<float> reduceBias, ReadOnlySpan<float> expandWeights, ReadOnlySpan<float> expandBias,
+        Span<float> scratch, bool relu)
+    {
+        KernelArguments.Positive(reducedChannels, nameof(reducedChannels));
+        KernelArguments.Length(x, (long)pixels * channelsPadded, nameof(x));
+        KernelArguments.Length(reduceWeights, (long)reducedChannels * channelsPadded, nameof(reduceWeights));
+        KernelArguments.Length(reduceBias, PackedSize.SeReduceBias(reducedChannels), nameof(reduceBias));
+        KernelArguments.Length(expandWeights, (long)reducedChannels * channelsPadded, nameof(expandWeights));
+        KernelArguments.Length(expandBias, channelsPadded, nameof(expandBias));
+        KernelArguments.Length(scratch, (long)channelsPadded + PackedSize.RoundUp16(reducedChannels), nameof(scratch));
+        fixed (float* px = x)
+        fixed (float* rw = reduceWeights)
+        fixed (float* rb = reduceBias)
+        fixed (float* ew = expandWeights)
+        fixed (float* eb = expandBias)
+        fixed (float* s = scratch)
+        {
+            Run(px, pixels, channels, channelsPadded, reducedChannels, rw, rb, ew, eb, s, relu);
+        }
+    }
+
     /// <summary>Runs squeeze-and-excite in place.</summary>
     /// <param name="x">NHWC-16 activation, <c>pixels * channelsPadded</c> floats; overwritten with the result.</param>
     /// <param name="pixels">Number of pixels (height * width).</param>

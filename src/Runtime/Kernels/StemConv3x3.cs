@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
@@ -8,6 +9,37 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static unsafe class StemConv3x3
 {
+    /// <summary>Runs the stem convolution on spans; every length is checked before any memory is touched.</summary>
+    /// <param name="input">CHW input, at least <c>inChannels * inHeight * inWidth</c> floats.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="inHeight">Input height.</param>
+    /// <param name="inWidth">Input width.</param>
+    /// <param name="weights">Packed weights, at least <see cref="PackedSize.Stem"/> floats.</param>
+    /// <param name="bias">Packed bias, at least <c>outChannelsPadded</c> floats.</param>
+    /// <param name="output">NHWC-16 output, at least <c>outHeight * outWidth * outChannelsPadded</c> floats.</param>
+    /// <param name="outChannelsPadded">Output channels rounded up to a multiple of 16.</param>
+    /// <param name="outHeight">Output height.</param>
+    /// <param name="outWidth">Output width.</param>
+    /// <param name="stride">Stride.</param>
+    /// <param name="relu">Whether to apply ReLU after the bias.</param>
+    public static void Run(
+        ReadOnlySpan<float> input, int inChannels, int inHeight, int inWidth,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int outChannelsPadded,
+        int outHeight, int outWidth, int stride, bool relu)
+    {
+        KernelArguments.Length(input, (long)inChannels * inHeight * inWidth, nameof(input));
+        KernelArguments.Length(weights, (long)outChannelsPadded * inChannels * 9, nameof(weights));
+        KernelArguments.Length(bias, outChannelsPadded, nameof(bias));
+        KernelArguments.Length(output, (long)outHeight * outWidth * outChannelsPadded, nameof(output));
+        fixed (float* i = input)
+        fixed (float* w = weights)
+        fixed (float* b = bias)
+        fixed (float* o = output)
+        {
+            Run(i, inChannels, inHeight, inWidth, w, b, o, outChannelsPadded, outHeight, outWidth, stride, relu);
+        }
+    }
+
     /// <summary>Runs the stem convolution.</summary>
     /// <param name="input">CHW input, <paramref name="inChannels"/> planes of <paramref name="inHeight"/> x <paramref name="inWidth"/>, unpadded.</param>
     /// <param name="inChannels">Input channels (any count, typically 3).</param>
