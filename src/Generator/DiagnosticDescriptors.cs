@@ -50,8 +50,8 @@ namespace MobileOne.Generator
         public static readonly DiagnosticDescriptor InvalidOption = Error(
             "MO0014", "Invalid item metadata", "Model '{0}': {1}");
 
-        public static readonly DiagnosticDescriptor DuplicateArchitectureFile = Error(
-            "MO0015", "More than one architecture file", "Model '{0}' has more than one architecture file; '{1}' is ignored");
+        public static readonly DiagnosticDescriptor DuplicateModelFile = Error(
+            "MO0015", "More than one file of a kind for one model", "Model '{0}' has more than one {1} file: '{2}' and '{3}'; keep one");
 
         public static readonly DiagnosticDescriptor InternalError = Error(
             "MO0016", "Internal generator error", "MobileOne.Generator failed on '{0}': {1}. Please report this with the file.");
@@ -72,7 +72,7 @@ namespace MobileOne.Generator
             [InvalidClassName.Id] = InvalidClassName,
             [DuplicateClassName.Id] = DuplicateClassName,
             [InvalidOption.Id] = InvalidOption,
-            [DuplicateArchitectureFile.Id] = DuplicateArchitectureFile,
+            [DuplicateModelFile.Id] = DuplicateModelFile,
             [InternalError.Id] = InternalError,
         };
 

@@ -157,6 +157,15 @@ namespace MobileOne.Generator
                 tensors != null && tensors.TryGetValue(name + ".se.reduce.weight", out SafetensorsTensor? reduce) && reduce.Shape.Length == 4 && reduce.Shape[0] > 0
                     ? (int)reduce.Shape[0]
                     : Architecture.DefaultSeReduced(channels));
+            long inputLength = (long)arch.InputChannels!.Value * arch.InputHeight!.Value * arch.InputWidth!.Value;
+            var plan = new PackPlan(layers, arch.NumClasses!.Value);
+            if (inputLength > int.MaxValue || !plan.FitsInt32)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, declaredPath, declaredFrom.Length > 0 ? declaredFrom : weightsName,
+                    $"the network is too large for one process: {inputLength} input floats, {plan.Length} packed weight floats and {plan.ScratchLength} activation floats per thread, each limited to {int.MaxValue}"));
+                return null;
+            }
+
             List<(string Name, int[] Shape)> expected = ExpectedTensors(layers, arch.NumClasses!.Value);
             var tensorSpecs = new List<TensorSpec>(expected.Count);
             if (tensors != null)
@@ -476,15 +485,6 @@ namespace MobileOne.Generator
             }
 
             arch.SeBlocks ??= new int[Architecture.Stages];
-            long largest = 0;
-            int h = arch.InputHeight!.Value, w = arch.InputWidth!.Value;
-            largest = Math.Max(largest, (long)Architecture.OutSize(h, 2) * Architecture.OutSize(w, 2) * Math.Max(arch.StemChannels!.Value, arch.StageChannels!.Max()));
-            if (largest > int.MaxValue / 4)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, path, source, $"the activations of a {h}x{w} input would hold {largest} floats, more than this runtime addresses"));
-                return false;
-            }
-
             return true;
         }
 

@@ -95,17 +95,20 @@ namespace MobileOne.Generator
                     order.Add(key);
                 }
 
-                if (file.Kind == ModelFileKind.Weights)
+                ModelFile? existing = file.Kind == ModelFileKind.Weights ? group.Weights : group.Architecture;
+                if (existing != null)
                 {
-                    group.Weights ??= file;
+                    // Two files that differ only in case pair to one model: refuse both rather than pick one.
+                    string kind = file.Kind == ModelFileKind.Weights ? "weight" : "architecture";
+                    group.Diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateModelFile, file.Path, file.BaseName, kind, existing.Path, file.Path));
                 }
-                else if (group.Architecture == null)
+                else if (file.Kind == ModelFileKind.Weights)
                 {
-                    group.Architecture = file;
+                    group.Weights = file;
                 }
                 else
                 {
-                    group.Diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateArchitectureFile, file.Path, group.Architecture.Path, file.Path));
+                    group.Architecture = file;
                 }
 
                 groups[key] = group;
