@@ -1,18 +1,29 @@
 // MobileOne.Generator sample: classify an image with a generated MobileOne class.
 //
 //   dotnet run --project samples/MobileOne.Sample -c Release
-//   dotnet run --project samples/MobileOne.Sample -c Release -- --s1-weights path/to/mobileone_s1.safetensors
+//   dotnet run --project samples/MobileOne.Sample -c Release -- --image photo.jpg
+//   dotnet run --project samples/MobileOne.Sample -c Release -- --s1-weights path/to/mobileone_s1.safetensors --image photo.jpg
 //
 // MobileOneTiny and MobileOneS1 below are generated at build time from the files in models/.
 using System;
 using System.Diagnostics;
 using System.Globalization;
-using System.Linq;
+using System.IO;
 using MobileOne.Runtime;
 using MobileOne.Sample;
+using StbImageSharp;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 string? s1Weights = ArgValue(args, "--s1-weights");
+string? imagePath = ArgValue(args, "--image");
+ImageResult? image = null;
+if (imagePath != null)
+{
+    using var file = File.OpenRead(imagePath);
+    image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
+    Console.WriteLine($"Image: {imagePath}, {image.Width}x{image.Height}");
+}
+
 int runs = int.TryParse(ArgValue(args, "--runs"), out int r) && r > 0 ? r : 200;
 
 Console.WriteLine($"CPU: {Environment.ProcessorCount} logical cores, SIMD path {Simd.Level}");
@@ -21,7 +32,9 @@ Console.WriteLine();
 // 1. A model whose weights are embedded: nothing to load, just call Infer.
 Console.WriteLine($"MobileOneTiny: {MobileOneTiny.Variant} MobileOne, {MobileOneTiny.InputChannels}x{MobileOneTiny.InputHeight}x{MobileOneTiny.InputWidth} -> {MobileOneTiny.NumClasses} classes, " +
                   $"{MobileOneTiny.ParameterCount:N0} parameters, {MobileOneTiny.MultiplyAccumulates / 1e6:F1} M MACs");
-float[] input = SyntheticImage(MobileOneTiny.InputChannels, MobileOneTiny.InputHeight, MobileOneTiny.InputWidth, MobileOneTiny.Mean, MobileOneTiny.Std);
+float[] input = image != null
+    ? Preprocess(image, MobileOneTiny.InputChannels, MobileOneTiny.InputHeight, MobileOneTiny.InputWidth, MobileOneTiny.Mean, MobileOneTiny.Std, MobileOneTiny.CropPct)
+    : SyntheticImage(MobileOneTiny.InputChannels, MobileOneTiny.InputHeight, MobileOneTiny.InputWidth, MobileOneTiny.Mean, MobileOneTiny.Std);
 float[] logits = new float[MobileOneTiny.NumClasses];
 MobileOneTiny.Infer(input, logits);
 PrintTop5(logits, MobileOneTiny.Labels);
@@ -38,7 +51,9 @@ if (s1Weights == null)
 }
 
 MobileOneS1 s1 = MobileOneS1.Load(s1Weights);
-float[] s1Input = SyntheticImage(MobileOneS1.InputChannels, MobileOneS1.InputHeight, MobileOneS1.InputWidth, MobileOneS1.Mean, MobileOneS1.Std);
+float[] s1Input = image != null
+    ? Preprocess(image, MobileOneS1.InputChannels, MobileOneS1.InputHeight, MobileOneS1.InputWidth, MobileOneS1.Mean, MobileOneS1.Std, MobileOneS1.CropPct)
+    : SyntheticImage(MobileOneS1.InputChannels, MobileOneS1.InputHeight, MobileOneS1.InputWidth, MobileOneS1.Mean, MobileOneS1.Std);
 float[] s1Logits = new float[MobileOneS1.NumClasses];
 s1.Run(s1Input, s1Logits);
 PrintTop5(s1Logits, MobileOneS1.Labels);
@@ -49,6 +64,16 @@ static string? ArgValue(string[] args, string name)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+// Decoded RGB bytes -> resize (shorter side to size / cropPct), centre crop, normalise: the model's CHW input.
+static float[] Preprocess(ImageResult image, int channels, int height, int width, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, float cropPct)
+{
+    float[] input = new float[channels * height * width];
+    long start = Stopwatch.GetTimestamp();
+    ImagePreprocessing.ToChw(image.Data, image.Width, image.Height, image.Width * 3, PixelFormat.Rgb24, input, channels, height, width, mean, std, cropPct > 0 ? cropPct : 1f);
+    Console.WriteLine($"  preprocessing ({image.Width}x{image.Height} -> {channels}x{height}x{width}): {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F2} ms");
+    return input;
 }
 
 // A smooth colour gradient with a bright disc, as [0, 1] RGB, normalised with the model's mean/std when it has them.
