@@ -127,8 +127,7 @@ public class EndToEndTests
     {
         NetworkCase c = NetworkCase.Get("odd");
         using var models = new TempModels();
-        string path = models.WriteWeights("batch_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
-        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        using LoadedAssembly loaded = CompileEmbedded(models, c, "batch_net");
         IMobileOneNetwork net = loaded.Default("TestApp.BatchNet");
         int n = c.Architecture.NumClasses, len = c.Architecture.InputLength;
         float[] inputs = new float[3 * len];
@@ -155,8 +154,7 @@ public class EndToEndTests
     {
         NetworkCase c = NetworkCase.Get("odd");
         using var models = new TempModels();
-        string path = models.WriteWeights("alloc_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
-        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        using LoadedAssembly loaded = CompileEmbedded(models, c, "alloc_net");
         var infer = (InferFn)Delegate.CreateDelegate(typeof(InferFn), loaded.Type("TestApp.AllocNet").GetMethod("Infer", new[] { typeof(ReadOnlySpan<float>), typeof(Span<float>) })!);
         IMobileOneNetwork net = loaded.Default("TestApp.AllocNet");
         float[] logits = new float[c.Architecture.NumClasses];
@@ -191,8 +189,7 @@ public class EndToEndTests
     {
         NetworkCase c = NetworkCase.Get("gray");
         using var models = new TempModels();
-        string path = models.WriteWeights("shared_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
-        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        using LoadedAssembly loaded = CompileEmbedded(models, c, "shared_net");
         IMobileOneNetwork net = loaded.Default("TestApp.SharedNet");
         float[] expectedA = new float[10], expectedB = new float[10];
         net.Run(c.InputA, expectedA);
@@ -216,8 +213,7 @@ public class EndToEndTests
     {
         NetworkCase c = NetworkCase.Get("gray");
         using var models = new TempModels();
-        string path = models.WriteWeights("simd_net.safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
-        using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(GeneratorHarness.Run(path));
+        using LoadedAssembly loaded = CompileEmbedded(models, c, "simd_net");
         IMobileOneNetwork net = loaded.Default("TestApp.SimdNet");
         SimdLevel saved = Simd.Level;
         try
@@ -237,6 +233,15 @@ public class EndToEndTests
     }
 
     private static Dictionary<string, string> Metadata(MobileOneArchitecture arch) => ArchitectureJson.Metadata(arch);
+
+    /// <summary>Writes the case's weights (architecture in the metadata) as NAME.safetensors, generates, compiles and loads the class.</summary>
+    private static LoadedAssembly CompileEmbedded(TempModels models, NetworkCase c, string name)
+    {
+        string path = models.WriteWeights(name + ".safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
+        GeneratorRun run = GeneratorHarness.Run(path);
+        Assert.Empty(run.GeneratorDiagnostics);
+        return GeneratorHarness.CompileAndLoad(run);
+    }
 
     private delegate void InferFn(ReadOnlySpan<float> input, Span<float> logits);
 }
