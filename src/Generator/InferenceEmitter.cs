@@ -64,6 +64,7 @@ namespace MobileOne.Generator
                 ? $"/// Weights: {Literals.CommentText(spec.SourceFileName)}, embedded as the resource <c>{Literals.CommentText(spec.ResourceName)}</c>; <see cref=\"Infer(global::System.ReadOnlySpan{{float}}, global::System.Span{{float}})\"/> uses them."
                 : "/// Weights are bound at run time with <see cref=\"Load(string)\"/> or <see cref=\"Load(global::System.IO.Stream)\"/>.");
             w.WriteLine("/// Instances are immutable and thread-safe; <see cref=\"Run(global::System.ReadOnlySpan{float}, global::System.Span{float})\"/> allocates nothing after its first call on a thread.");
+            w.WriteLine("/// One inference uses up to <see cref=\"global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism\"/> threads (default 1).");
             w.WriteLine("/// </summary>");
             w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"MobileOne.Generator\", \"{GeneratorVersion}\")]");
             using (w.WriteBlock($"{spec.Accessibility} sealed partial class {name} : {Rt}IMobileOneNetwork"))
@@ -248,10 +249,8 @@ namespace MobileOne.Generator
                 w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected room for {{batchSize}} x {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits));");
                 w.WriteLine("}");
                 w.WriteLine();
-                w.WriteLine("for (int i = 0; i < batchSize; i++)");
-                w.WriteLine("{");
-                w.WriteLine("    Run(inputs.Slice(i * InputLength, InputLength), logits.Slice(i * NumClasses, NumClasses));");
-                w.WriteLine("}");
+                w.WriteLine("// Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).");
+                w.WriteLine($"{Rt}Parallelism.RunBatch(this, inputs, logits, batchSize);");
             }
 
             w.WriteLine();

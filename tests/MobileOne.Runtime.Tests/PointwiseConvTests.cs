@@ -24,6 +24,12 @@ public sealed unsafe class PointwiseConvTests
         new object[] { 9, 5, 13, 32, true },
         new object[] { 25, 44, 16, 32, true },   // 1100 pixels: more than one cache chunk
         new object[] { 13, 11, 130, 50, false },
+        new object[] { 2, 5, 20, 64, true },     // 8 + 2: Vector512 tiles of 8 rows and a 2-row tail, two 32-wide panels
+        new object[] { 4, 7, 33, 80, false },    // 24 + 4: tail of 4, 32+32+16 output channels
+        new object[] { 3, 5, 17, 96, true },     // 8 + 7
+        new object[] { 1, 14, 9, 16, true },     // 8 + 6, one 16-wide block
+        new object[] { 40, 50, 8, 40, false },   // 2000 pixels: several Vector512 chunks
+        new object[] { 7, 7, 520, 96, true },    // weights outweigh activations: threads split output channels
     });
 
     [Theory]

@@ -32,6 +32,7 @@ public static unsafe class GlobalAvgPool
         KernelArguments.Positive(pixels, nameof(pixels));
         KernelArguments.Padded(channelsPadded, 1, nameof(channelsPadded));
 
+        long start = KernelProfiler.Start();
         switch (Simd.Level)
         {
             case SimdLevel.Vector512:
@@ -47,6 +48,8 @@ public static unsafe class GlobalAvgPool
                 Mean<BlockScalar>(input, pixels, channelsPadded, output);
                 break;
         }
+
+        KernelProfiler.Stop(start, "head: global pool", (long)pixels * channelsPadded);
     }
 
     /// <summary>The generic implementation, also used by <see cref="SqueezeExcite"/>.</summary>

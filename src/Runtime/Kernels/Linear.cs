@@ -40,6 +40,7 @@ public static unsafe class Linear
         KernelArguments.Positive(inFeatures, nameof(inFeatures));
         KernelArguments.Padded(outFeaturesPadded, 1, nameof(outFeaturesPadded));
 
+        long start = KernelProfiler.Start();
         switch (Simd.Level)
         {
             case SimdLevel.Vector512:
@@ -55,6 +56,8 @@ public static unsafe class Linear
                 Run<BlockScalar>(input, inFeatures, weights, bias, outFeaturesPadded, output);
                 break;
         }
+
+        KernelProfiler.Stop(start, "head: linear", (long)inFeatures * outFeaturesPadded);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -37,8 +37,11 @@ public static unsafe class PointwiseConv
         }
     }
 
-    /// <summary>Floats of input rows to keep cache-resident while sweeping all output blocks.</summary>
-    private const int ChunkFloats = 16 * 1024;
+    /// <summary>Floats of input rows to keep cache-resident (L2) while sweeping all output blocks.</summary>
+    private const int ChunkFloats = 48 * 1024;
+
+    /// <summary>Pixels per Vector512 micro-kernel tile.</summary>
+    private const int Rows512 = 8;
 
     /// <summary>Runs the pointwise convolution.</summary>
     /// <param name="input">NHWC-16 input, <c>pixels * inChannelsPadded</c> floats.</param>
@@ -58,31 +61,165 @@ public static unsafe class PointwiseConv
         KernelArguments.Positive(inChannels, nameof(inChannels));
         KernelArguments.Padded(inChannelsPadded, inChannels, nameof(inChannelsPadded));
         KernelArguments.Padded(outChannelsPadded, 1, nameof(outChannelsPadded));
+        long start = KernelProfiler.Start();
 
-        switch (Simd.Level)
+        var ctx = new Context
+        {
+            Input = input, Pixels = pixels, Cin = inChannels, CinP = inChannelsPadded,
+            Weights = weights, Bias = bias, Output = output, CoutP = outChannelsPadded, Relu = relu,
+            Level = Simd.Level,
+        };
+
+        // Split the pixels across threads, or the output channels when the weights outweigh the activations
+        // (small late-stage maps: each thread then streams only its share of the weights).
+        int blocks = outChannelsPadded / 16;
+        ctx.SplitChannels = (long)inChannels * outChannelsPadded > (long)pixels * inChannelsPadded;
+        int maxParts = ctx.SplitChannels ? (blocks + 1) / 2 : (pixels + Rows512 - 1) / Rows512;
+        long macs = (long)pixels * inChannels * outChannelsPadded;
+        if (macs < 200_000)
+        {
+            maxParts = 1; // not worth waking a worker
+        }
+
+        Parallelism.For(&Part, &ctx, maxParts);
+        KernelProfiler.Stop(start, start == 0 ? string.Empty : ProfileKind(pixels, inChannels, outChannelsPadded), (long)pixels * inChannels * outChannelsPadded);
+    }
+
+    private static string ProfileKind(int pixels, int cin, int coutP) =>
+        FormattableString.Invariant($"pointwise {pixels,5}px {cin,4}->{coutP,-4}");
+
+    private static void Part(void* context, int part, int parts)
+    {
+        var c = (Context*)context;
+        int blocks = c->CoutP / 16;
+        nint panel = (nint)c->Cin * 16;
+        if (c->SplitChannels)
+        {
+            Parallelism.Range(blocks, 2, part, parts, out int b0, out int b1);
+            if (b1 > b0)
+            {
+                Compute(c->Level, c->Input, c->Pixels, c->Cin, c->CinP, c->Weights + (b0 * panel), c->Bias + (b0 * 16), c->Output + (b0 * 16), c->CoutP, b1 - b0, c->Relu);
+            }
+        }
+        else
+        {
+            Parallelism.Range(c->Pixels, Rows512, part, parts, out int p0, out int p1);
+            if (p1 > p0)
+            {
+                Compute(c->Level, c->Input + ((nint)p0 * c->CinP), p1 - p0, c->Cin, c->CinP, c->Weights, c->Bias, c->Output + ((nint)p0 * c->CoutP), c->CoutP, blocks, c->Relu);
+            }
+        }
+    }
+
+    /// <summary>The GEMM on <paramref name="pixels"/> rows and <paramref name="blocks"/> blocks of 16 output channels.</summary>
+    internal static void Compute(
+        SimdLevel level, float* input, int pixels, int cin, int cinP,
+        float* weights, float* bias, float* output, int outStride, int blocks, bool relu)
+    {
+        switch (level)
         {
             case SimdLevel.Vector512:
-                Run<Block512>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                Run512(input, pixels, cin, cinP, weights, bias, output, outStride, blocks, relu);
                 break;
             case SimdLevel.Vector256:
-                Run<Block256>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                Run<Block256>(input, pixels, cin, cinP, weights, bias, output, outStride, blocks, relu);
                 break;
             case SimdLevel.Vector128:
-                Run<Block128>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                Run<Block128>(input, pixels, cin, cinP, weights, bias, output, outStride, blocks, relu);
                 break;
             default:
-                Run<BlockScalar>(input, pixels, inChannels, inChannelsPadded, weights, bias, output, outChannelsPadded, relu);
+                Run<BlockScalar>(input, pixels, cin, cinP, weights, bias, output, outStride, blocks, relu);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Vector512: pixels in L2-sized chunks; per chunk, each 32-channel weight panel is swept over 8-pixel tiles
+    /// (16 zmm accumulators, one embedded-broadcast FMA per activation and weight vector).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run512(
+        float* input, int pixels, int cin, int cinP,
+        float* weights, float* bias, float* output, int outStride, int blocks, bool relu)
+    {
+        nint panel = (nint)cin * 16;
+        int chunk = Math.Max(Rows512, (ChunkFloats / cinP) / Rows512 * Rows512);
+        for (int p0 = 0; p0 < pixels; p0 += chunk)
+        {
+            int rows = Math.Min(chunk, pixels - p0);
+            float* a = input + ((nint)p0 * cinP);
+            float* o = output + ((nint)p0 * outStride);
+            int full = rows / Rows512 * Rows512;
+            int tail = rows - full;
+            int b = 0;
+            for (; b + 2 <= blocks; b += 2)
+            {
+                float* w = weights + (b * panel);
+                float* bb = bias + (b * 16);
+                for (int r = 0; r < full; r += Rows512)
+                {
+                    PointwiseMicroKernels512.Tile512x32<Rows8>(a + ((nint)r * cinP), cinP, cin, w, panel, bb, o + ((nint)r * outStride) + (b * 16), outStride, relu);
+                }
+
+                if (tail > 0)
+                {
+                    Tail32(tail, a + ((nint)full * cinP), cinP, cin, w, panel, bb, o + ((nint)full * outStride) + (b * 16), outStride, relu);
+                }
+            }
+
+            if (b < blocks)
+            {
+                float* w = weights + (b * panel);
+                float* bb = bias + (b * 16);
+                for (int r = 0; r < full; r += Rows512)
+                {
+                    PointwiseMicroKernels512.Tile512x16<Rows8>(a + ((nint)r * cinP), cinP, cin, w, bb, o + ((nint)r * outStride) + (b * 16), outStride, relu);
+                }
+
+                if (tail > 0)
+                {
+                    Tail16(tail, a + ((nint)full * cinP), cinP, cin, w, bb, o + ((nint)full * outStride) + (b * 16), outStride, relu);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tail32(int rows, float* a, nint cinP, int cin, float* w, nint panel, float* bias, float* o, nint outStride, bool relu)
+    {
+        switch (rows)
+        {
+            case 1: PointwiseMicroKernels512.Tile512x32<Rows1>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            case 2: PointwiseMicroKernels512.Tile512x32<Rows2>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            case 3: PointwiseMicroKernels512.Tile512x32<Rows3>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            case 4: PointwiseMicroKernels512.Tile512x32<Rows4>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            case 5: PointwiseMicroKernels512.Tile512x32<Rows5>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            case 6: PointwiseMicroKernels512.Tile512x32<Rows6>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+            default: PointwiseMicroKernels512.Tile512x32<Rows7>(a, cinP, cin, w, panel, bias, o, outStride, relu); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tail16(int rows, float* a, nint cinP, int cin, float* w, float* bias, float* o, nint outStride, bool relu)
+    {
+        switch (rows)
+        {
+            case 1: PointwiseMicroKernels512.Tile512x16<Rows1>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            case 2: PointwiseMicroKernels512.Tile512x16<Rows2>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            case 3: PointwiseMicroKernels512.Tile512x16<Rows3>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            case 4: PointwiseMicroKernels512.Tile512x16<Rows4>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            case 5: PointwiseMicroKernels512.Tile512x16<Rows5>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            case 6: PointwiseMicroKernels512.Tile512x16<Rows6>(a, cinP, cin, w, bias, o, outStride, relu); break;
+            default: PointwiseMicroKernels512.Tile512x16<Rows7>(a, cinP, cin, w, bias, o, outStride, relu); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<T>(
         float* input, int pixels, int cin, int cinP,
-        float* weights, float* bias, float* output, int coutP, bool relu)
+        float* weights, float* bias, float* output, int coutP, int blocks, bool relu)
         where T : struct, IFloat16Block<T>
     {
-        int blocks = coutP / 16;
         nint panel = (nint)cin * 16;
         int chunk = Math.Max(4, (ChunkFloats / cinP) & ~3);
         for (int p0 = 0; p0 < pixels; p0 += chunk)
@@ -121,6 +258,21 @@ public static unsafe class PointwiseConv
                 }
             }
         }
+    }
+
+    private struct Context
+    {
+        public float* Input;
+        public float* Weights;
+        public float* Bias;
+        public float* Output;
+        public int Pixels;
+        public int Cin;
+        public int CinP;
+        public int CoutP;
+        public bool Relu;
+        public bool SplitChannels;
+        public SimdLevel Level;
     }
 
     /// <summary>4 pixels x 2 blocks of 16 output channels; 8 accumulators stay in registers.</summary>

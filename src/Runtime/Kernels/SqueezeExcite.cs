@@ -66,6 +66,7 @@ public static unsafe class SqueezeExcite
         KernelArguments.Padded(channelsPadded, channels, nameof(channelsPadded));
         KernelArguments.Positive(reducedChannels, nameof(reducedChannels));
 
+        long start = KernelProfiler.Start();
         switch (Simd.Level)
         {
             case SimdLevel.Vector512:
@@ -81,6 +82,8 @@ public static unsafe class SqueezeExcite
                 Run<BlockScalar>(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
                 break;
         }
+
+        KernelProfiler.Stop(start, "squeeze-excite", (long)pixels * channelsPadded * 2 + 2L * reducedChannels * channelsPadded);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

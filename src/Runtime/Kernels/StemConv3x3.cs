@@ -66,28 +66,56 @@ public static unsafe class StemConv3x3
         KernelArguments.ConvOutput(inHeight, outHeight, stride, nameof(outHeight));
         KernelArguments.ConvOutput(inWidth, outWidth, stride, nameof(outWidth));
 
-        switch (Simd.Level)
+        long start = KernelProfiler.Start();
+        var ctx = new Context { Input = input, InChannels = inChannels, InHeight = inHeight, InWidth = inWidth, Weights = weights, Bias = bias, Output = output, OutChannelsPadded = outChannelsPadded, OutHeight = outHeight, OutWidth = outWidth, Stride = stride, Relu = relu, Level = Simd.Level };
+        long macs = (long)outHeight * outWidth * outChannelsPadded * inChannels * 9;
+        Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : outHeight);
+        KernelProfiler.Stop(start, "stem", macs);
+    }
+
+    private static void Part(void* context, int part, int parts)
+    {
+        var c = (Context*)context;
+        Parallelism.Range(c->OutHeight, 1, part, parts, out int oy0, out int oy1);
+        switch (c->Level)
         {
             case SimdLevel.Vector512:
-                Run<Block512>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                Run<Block512>(c->Input, c->InChannels, c->InHeight, c->InWidth, c->Weights, c->Bias, c->Output, c->OutChannelsPadded, c->OutHeight, c->OutWidth, c->Stride, c->Relu, oy0, oy1);
                 break;
             case SimdLevel.Vector256:
-                Run<Block256>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                Run<Block256>(c->Input, c->InChannels, c->InHeight, c->InWidth, c->Weights, c->Bias, c->Output, c->OutChannelsPadded, c->OutHeight, c->OutWidth, c->Stride, c->Relu, oy0, oy1);
                 break;
             case SimdLevel.Vector128:
-                Run<Block128>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                Run<Block128>(c->Input, c->InChannels, c->InHeight, c->InWidth, c->Weights, c->Bias, c->Output, c->OutChannelsPadded, c->OutHeight, c->OutWidth, c->Stride, c->Relu, oy0, oy1);
                 break;
             default:
-                Run<BlockScalar>(input, inChannels, inHeight, inWidth, weights, bias, output, outChannelsPadded, outHeight, outWidth, stride, relu);
+                Run<BlockScalar>(c->Input, c->InChannels, c->InHeight, c->InWidth, c->Weights, c->Bias, c->Output, c->OutChannelsPadded, c->OutHeight, c->OutWidth, c->Stride, c->Relu, oy0, oy1);
                 break;
         }
+    }
+
+    private struct Context
+    {
+        public float* Input;
+        public int InChannels;
+        public int InHeight;
+        public int InWidth;
+        public float* Weights;
+        public float* Bias;
+        public float* Output;
+        public int OutChannelsPadded;
+        public int OutHeight;
+        public int OutWidth;
+        public int Stride;
+        public bool Relu;
+        public SimdLevel Level;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<T>(
         float* input, int inChannels, int inHeight, int inWidth,
         float* weights, float* bias, float* output, int cp,
-        int outHeight, int outWidth, int stride, bool relu)
+        int outHeight, int outWidth, int stride, bool relu, int oyBegin, int oyEnd)
         where T : struct, IFloat16Block<T>
     {
         int blocks = cp / 16;
@@ -96,7 +124,7 @@ public static unsafe class StemConv3x3
         KernelArguments.Interior(inHeight, outHeight, stride, out int y0, out int y1);
         KernelArguments.Interior(inWidth, outWidth, stride, out int x0, out int x1);
 
-        for (int oy = 0; oy < outHeight; oy++)
+        for (int oy = oyBegin; oy < oyEnd; oy++)
         {
             float* outRow = output + ((nint)oy * outWidth * cp);
             if (oy < y0 || oy >= y1)

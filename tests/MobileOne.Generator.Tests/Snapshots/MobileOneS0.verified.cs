@@ -10,6 +10,7 @@ namespace TestApp
     /// Architecture: inferred from the tensor shapes of mobileone_s0.safetensors.
     /// Weights: mobileone_s0.safetensors, embedded as the resource <c>MobileOne.Weights.mobileone_s0.safetensors</c>; <see cref="Infer(global::System.ReadOnlySpan{float}, global::System.Span{float})"/> uses them.
     /// Instances are immutable and thread-safe; <see cref="Run(global::System.ReadOnlySpan{float}, global::System.Span{float})"/> allocates nothing after its first call on a thread.
+    /// One inference uses up to <see cref="global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism"/> threads (default 1).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MobileOne.Generator", "0.1.0")]
     public sealed partial class MobileOneS0 : global::MobileOne.Runtime.IMobileOneNetwork
@@ -143,10 +144,8 @@ namespace TestApp
                 throw new global::System.ArgumentException($"Expected room for {batchSize} x {NumClasses} logits, got {logits.Length}.", nameof(logits));
             }
 
-            for (int i = 0; i < batchSize; i++)
-            {
-                Run(inputs.Slice(i * InputLength, InputLength), logits.Slice(i * NumClasses, NumClasses));
-            }
+            // Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).
+            global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
         }
 
         /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>

@@ -10,6 +10,7 @@ namespace TestApp
     /// Architecture: s1_arch_only.mobileone.json.
     /// Weights are bound at run time with <see cref="Load(string)"/> or <see cref="Load(global::System.IO.Stream)"/>.
     /// Instances are immutable and thread-safe; <see cref="Run(global::System.ReadOnlySpan{float}, global::System.Span{float})"/> allocates nothing after its first call on a thread.
+    /// One inference uses up to <see cref="global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism"/> threads (default 1).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MobileOne.Generator", "0.1.0")]
     public sealed partial class S1ArchOnly : global::MobileOne.Runtime.IMobileOneNetwork
@@ -113,10 +114,8 @@ namespace TestApp
                 throw new global::System.ArgumentException($"Expected room for {batchSize} x {NumClasses} logits, got {logits.Length}.", nameof(logits));
             }
 
-            for (int i = 0; i < batchSize; i++)
-            {
-                Run(inputs.Slice(i * InputLength, InputLength), logits.Slice(i * NumClasses, NumClasses));
-            }
+            // Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).
+            global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
         }
 
         /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>

@@ -1,0 +1,193 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MobileOne.Runtime;
+using Xunit;
+
+namespace MobileOne.Runtime.Tests;
+
+/// <summary>
+/// Multi-threaded kernels give bit-identical results to one thread (every output is computed by the same
+/// instructions, only on another thread), at every SIMD level, and concurrent callers stay correct.
+/// </summary>
+[Collection(SimdCollection.Name)]
+public sealed unsafe class ParallelismTests
+{
+    public static IEnumerable<object[]> Threads() =>
+        from level in Cases.Levels()
+        from threads in new[] { 2, 3, 5 }
+        select new object[] { level, threads };
+
+    [Theory]
+    [MemberData(nameof(Threads))]
+    public void PointwiseSplitsMatchOneThread(SimdLevel level, int threads)
+    {
+        // Many pixels (split by rows) and few pixels with many channels (split by output channels).
+        foreach ((int pixels, int cin, int cout) in new[] { (403, 40, 72), (9, 600, 160) })
+        {
+            var rng = new Random(pixels + cin);
+            int cinP = Data.RoundUp16(cin), coutP = Data.RoundUp16(cout);
+            var x = new Native(Data.Random(rng, pixels * cinP));
+            var w = new Native(Data.Random(rng, coutP * cin, 0.3f));
+            var b = new Native(Data.Random(rng, coutP, 0.3f));
+            float[] one = Compute(level, 1, y => PointwiseConv.Run(x.Ptr, pixels, cin, cinP, w.Ptr, b.Ptr, y, coutP, true), pixels * coutP);
+            float[] many = Compute(level, threads, y => PointwiseConv.Run(x.Ptr, pixels, cin, cinP, w.Ptr, b.Ptr, y, coutP, true), pixels * coutP);
+            Assert.Equal(one, many);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Threads))]
+    public void DepthwiseAndStemSplitsMatchOneThread(SimdLevel level, int threads)
+    {
+        var rng = new Random(threads);
+        foreach (int stride in new[] { 1, 2 })
+        {
+            const int h = 37, wd = 29, cp = 48;
+            int oh = ((h - 1) / stride) + 1, ow = ((wd - 1) / stride) + 1;
+            var x = new Native(Data.Random(rng, h * wd * cp));
+            var wt = new Native(Data.Random(rng, 9 * cp, 0.3f));
+            var b = new Native(Data.Random(rng, cp, 0.3f));
+            float[] one = Compute(level, 1, y => DepthwiseConv3x3.Run(x.Ptr, h, wd, cp, wt.Ptr, b.Ptr, y, oh, ow, stride, true), oh * ow * cp);
+            float[] many = Compute(level, threads, y => DepthwiseConv3x3.Run(x.Ptr, h, wd, cp, wt.Ptr, b.Ptr, y, oh, ow, stride, true), oh * ow * cp);
+            Assert.Equal(one, many);
+
+            var img = new Native(Data.Random(rng, 3 * h * wd));
+            var sw = new Native(Data.Random(rng, cp * 3 * 9, 0.3f));
+            float[] stemOne = Compute(level, 1, y => StemConv3x3.Run(img.Ptr, 3, h, wd, sw.Ptr, b.Ptr, y, cp, oh, ow, stride, true), oh * ow * cp);
+            float[] stemMany = Compute(level, threads, y => StemConv3x3.Run(img.Ptr, 3, h, wd, sw.Ptr, b.Ptr, y, cp, oh, ow, stride, true), oh * ow * cp);
+            Assert.Equal(stemOne, stemMany);
+        }
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetTheirOwnResults()
+    {
+        const int pixels = 300, cin = 64, coutP = 64;
+        var rng = new Random(5);
+        var w = new Native(Data.Random(rng, coutP * cin, 0.3f));
+        var b = new Native(Data.Random(rng, coutP, 0.3f));
+        var inputs = Enumerable.Range(0, 4).Select(i => new Native(Data.Random(new Random(i), pixels * cin))).ToArray();
+        float[][] expected = inputs.Select(x => Compute(Simd.Level, 1, y => PointwiseConv.Run(x.Ptr, pixels, cin, cin, w.Ptr, b.Ptr, y, coutP, false), pixels * coutP)).ToArray();
+
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = 2;
+        try
+        {
+            Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            {
+                var y = new Native(pixels * coutP);
+                for (int rep = 0; rep < 50; rep++)
+                {
+                    PointwiseConv.Run(inputs[i].Ptr, pixels, cin, cin, w.Ptr, b.Ptr, y.Ptr, coutP, false);
+                    Assert.Equal(expected[i], y.ToArray());
+                }
+            });
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Fact]
+    public void RunBatchRunsEveryImageOnce()
+    {
+        var net = new CountingNetwork();
+        const int batch = 7;
+        float[] inputs = Enumerable.Range(0, batch * net.InputLength).Select(i => (float)(i / net.InputLength)).ToArray();
+        float[] logits = new float[batch * net.NumClasses];
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = 3;
+        try
+        {
+            Parallelism.RunBatch(net, inputs, logits, batch);
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+
+        Assert.Equal(batch, net.Calls);
+        for (int i = 0; i < batch; i++)
+        {
+            Assert.Equal(new float[] { i, i + 1 }, logits.AsSpan(i * 2, 2).ToArray());
+        }
+    }
+
+    [Fact]
+    public void DegreeIsClamped()
+    {
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        try
+        {
+            Parallelism.MaxDegreeOfParallelism = 0;
+            Assert.Equal(1, Parallelism.MaxDegreeOfParallelism);
+            Parallelism.MaxDegreeOfParallelism = 1000;
+            Assert.Equal(Parallelism.MaxThreads, Parallelism.MaxDegreeOfParallelism);
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    private static float[] Compute(SimdLevel level, int threads, Action<IntPtrFloat> run, int length)
+    {
+        var y = new Native(length);
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = threads;
+        try
+        {
+            using (new SimdScope(level))
+            {
+                run(new IntPtrFloat(y.Ptr));
+            }
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+
+        y.AssertGuardsIntact();
+        return y.ToArray();
+    }
+
+    /// <summary>A float pointer that converts implicitly, so lambdas can take it (pointers cannot be generic arguments).</summary>
+    private readonly struct IntPtrFloat
+    {
+        private readonly float* _p;
+
+        public IntPtrFloat(float* p) => _p = p;
+
+        public static implicit operator float*(IntPtrFloat p) => p._p;
+    }
+
+    private sealed class CountingNetwork : IMobileOneNetwork
+    {
+        private int _calls;
+
+        public int InputChannels => 1;
+
+        public int InputHeight => 2;
+
+        public int InputWidth => 3;
+
+        public int InputLength => 6;
+
+        public int NumClasses => 2;
+
+        public int Calls => _calls;
+
+        public void Run(ReadOnlySpan<float> input, Span<float> logits)
+        {
+            Interlocked.Increment(ref _calls);
+            logits[0] = input[0];
+            logits[1] = input[5] + 1;
+        }
+
+        public void Run(ReadOnlySpan<float> inputs, Span<float> logits, int batchSize) => throw new NotSupportedException();
+    }
+}
