@@ -98,6 +98,18 @@ namespace MobileOne.Generator
             w.WriteLine($"public const int FeatureHeight = {last.OutHeight};");
             w.WriteLine("/// <summary>Width of the last (stride-32) feature map.</summary>");
             w.WriteLine($"public const int FeatureWidth = {last.OutWidth};");
+            foreach (var (stride, layer) in FeatureTaps(spec))
+            {
+                w.WriteLine($"/// <summary>Channels of the stride-{stride} feature map (output of {layer.Name}), for <see cref=\"RunFeatures\"/>.</summary>");
+                w.WriteLine($"public const int Stride{stride}Channels = {layer.OutChannels};");
+                w.WriteLine($"/// <summary>Height of the stride-{stride} feature map.</summary>");
+                w.WriteLine($"public const int Stride{stride}Height = {layer.OutHeight};");
+                w.WriteLine($"/// <summary>Width of the stride-{stride} feature map.</summary>");
+                w.WriteLine($"public const int Stride{stride}Width = {layer.OutWidth};");
+                w.WriteLine($"/// <summary>Floats in the stride-{stride} feature map, CHW.</summary>");
+                w.WriteLine($"public const int Stride{stride}Length = {(long)layer.OutChannels * layer.OutHeight * layer.OutWidth};");
+            }
+
             w.WriteLine("/// <summary>The published variant this network matches (S0-S4), or \"custom\".</summary>");
             w.WriteLine($"public const string Variant = {Literals.String(spec.Variant)};");
             w.WriteLine("/// <summary>Parameters of the fused network (weights and biases).</summary>");
@@ -224,7 +236,7 @@ namespace MobileOne.Generator
                 w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected room for {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits));");
                 w.WriteLine("}");
                 w.WriteLine();
-                w.WriteLine("Forward(input, logits, ScratchForThisThread());");
+                w.WriteLine("Forward(input, logits, ScratchForThisThread(), default, default, default, default);");
             }
 
             w.WriteLine();
@@ -254,6 +266,40 @@ namespace MobileOne.Generator
             }
 
             w.WriteLine();
+            w.WriteLine("/// <summary>");
+            w.WriteLine("/// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32");
+            w.WriteLine("/// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;");
+            w.WriteLine("/// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.");
+            w.WriteLine("/// </summary>");
+            w.WriteLine($"/// <param name=\"input\">{InputDoc(spec)}</param>");
+            w.WriteLine("/// <param name=\"stride8\">Empty, or <see cref=\"Stride8Length\"/> floats.</param>");
+            w.WriteLine("/// <param name=\"stride16\">Empty, or <see cref=\"Stride16Length\"/> floats.</param>");
+            w.WriteLine("/// <param name=\"stride32\">Empty, or <see cref=\"Stride32Length\"/> floats.</param>");
+            w.WriteLine("/// <param name=\"embedding\">Empty, or <see cref=\"FeatureChannels\"/> floats: the global average of the stride-32 map.</param>");
+            using (w.WriteBlock($"public void RunFeatures({Sys}ReadOnlySpan<float> input, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
+            {
+                w.WriteLine("if (input.Length != InputLength)");
+                w.WriteLine("{");
+                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input));");
+                w.WriteLine("}");
+                w.WriteLine();
+                w.WriteLine("CheckFeatureLength(stride8, Stride8Length, nameof(stride8));");
+                w.WriteLine("CheckFeatureLength(stride16, Stride16Length, nameof(stride16));");
+                w.WriteLine("CheckFeatureLength(stride32, Stride32Length, nameof(stride32));");
+                w.WriteLine("CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));");
+                w.WriteLine("Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);");
+            }
+
+            w.WriteLine();
+            using (w.WriteBlock($"private static void CheckFeatureLength({Sys}Span<float> span, int length, string name)"))
+            {
+                w.WriteLine("if (!span.IsEmpty && span.Length != length)");
+                w.WriteLine("{");
+                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected an empty span or {{length}} floats, got {{span.Length}}.\", name);");
+                w.WriteLine("}");
+            }
+
+            w.WriteLine();
             w.WriteLine("/// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>");
             w.WriteLine("[global::System.ThreadStatic]");
             w.WriteLine($"private static {Rt}AlignedFloatBuffer? t_scratch;");
@@ -265,7 +311,10 @@ namespace MobileOne.Generator
         private static void EmitForward(IndentedTextWriter w, NetworkSpec spec, PackPlan plan)
         {
             w.WriteLine("/// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>");
-            using (w.WriteBlock($"private void Forward({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits, {Sys}Span<float> scratch)"))
+            w.WriteLine("/// <remarks>");
+            w.WriteLine("/// Empty <paramref name=\"logits\"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.");
+            w.WriteLine("/// </remarks>");
+            using (w.WriteBlock($"private void Forward({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits, {Sys}Span<float> scratch, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
             {
                 w.WriteLine($"{Sys}ReadOnlySpan<float> w = _weights.Span;");
                 w.WriteLine($"{Sys}Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);");
@@ -277,6 +326,7 @@ namespace MobileOne.Generator
 
                 w.WriteLine();
                 string src = "input", dst = "a";
+                var taps = FeatureTaps(spec).ToDictionary(t => t.Layer.Name, t => t.Stride);
                 foreach (LayerSpec layer in spec.Layers)
                 {
                     string id = Identifier(layer.Name);
@@ -301,6 +351,26 @@ namespace MobileOne.Generator
                         w.WriteLine($"{Rt}SqueezeExcite.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, {layer.SeReducedChannels}, w.Slice(Packed.{id}_SeReduceWeight), w.Slice(Packed.{id}_SeReduceBias), w.Slice(Packed.{id}_SeExpandWeight), w.Slice(Packed.{id}_SeExpandBias), se, relu: true);");
                     }
 
+                    if (taps.TryGetValue(layer.Name, out int stride))
+                    {
+                        w.WriteLine();
+                        w.WriteLine($"// stride-{stride} feature map: {layer.OutChannels}x{layer.OutHeight}x{layer.OutWidth}");
+                        w.WriteLine($"if (!stride{stride}.IsEmpty)");
+                        w.WriteLine("{");
+                        w.WriteLine($"    {Rt}FeatureMapToChw.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, stride{stride});");
+                        w.WriteLine("}");
+                        string later = string.Join(" && ", new[] { 16, 32 }.Where(s => s > stride).Select(s => $"stride{s}.IsEmpty").Concat(new[] { "embedding.IsEmpty" }));
+                        w.WriteLine();
+                        w.WriteLine($"if (logits.IsEmpty && {later})");
+                        w.WriteLine("{");
+                        w.WriteLine("    return;");
+                        w.WriteLine("}");
+                        if (!ReferenceEquals(layer, spec.LastLayer))
+                        {
+                            w.WriteLine();
+                        }
+                    }
+
                     src = dst;
                     dst = dst == "a" ? "b" : "a";
                 }
@@ -310,6 +380,16 @@ namespace MobileOne.Generator
                 w.WriteLine();
                 w.WriteLine($"// head: global average pool {last.OutHeight}x{last.OutWidth} -> linear {last.OutChannels} -> {spec.NumClasses}");
                 w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, {last.OutHeight * last.OutWidth}, {featuresP}, scratch.Slice(Scratch.Pooled));");
+                w.WriteLine("if (!embedding.IsEmpty)");
+                w.WriteLine("{");
+                w.WriteLine("    scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);");
+                w.WriteLine("}");
+                w.WriteLine();
+                w.WriteLine("if (logits.IsEmpty)");
+                w.WriteLine("{");
+                w.WriteLine("    return;");
+                w.WriteLine("}");
+                w.WriteLine();
                 if (spec.NumClasses == plan.ClassesPadded)
                 {
                     w.WriteLine($"{Rt}Linear.Run(scratch.Slice(Scratch.Pooled), {last.OutChannels}, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), {plan.ClassesPadded}, logits);");
@@ -438,6 +518,16 @@ namespace MobileOne.Generator
                 : FormattableString.Invariant($"{l.InHeight}x{l.InWidth} -> {l.OutHeight}x{l.OutWidth}");
             string se = l.HasSqueezeExcite ? FormattableString.Invariant($" + SE({l.SeReducedChannels})") : string.Empty;
             return FormattableString.Invariant($"{l.Name,-10} {op,-12} {channels,-12} {size,-18}{se} + ReLU");
+        }
+
+        /// <summary>The last layer of stages 2, 3 and 4: the stride-8, -16 and -32 outputs.</summary>
+        private static IEnumerable<(int Stride, LayerSpec Layer)> FeatureTaps(NetworkSpec spec)
+        {
+            foreach (var (stage, stride) in new[] { (2, 8), (3, 16), (4, 32) })
+            {
+                string prefix = "stage" + stage.ToString(CultureInfo.InvariantCulture) + ".";
+                yield return (stride, spec.Layers.Last(l => l.Name.StartsWith(prefix, StringComparison.Ordinal)));
+            }
         }
 
         private static string FloatArray(EquatableArray<float> values) =>

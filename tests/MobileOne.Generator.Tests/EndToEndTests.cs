@@ -232,6 +232,53 @@ public class EndToEndTests
         }
     }
 
+    [Theory]
+    [InlineData("gray")]
+    [InlineData("odd")]
+    [InlineData("s0")]
+    public void BackboneFeaturesMatchTheReferenceAtStrides8To32(string caseName)
+    {
+        NetworkCase c = NetworkCase.Get(caseName);
+        ReferenceTrace trace = DoubleReference.Trace(c.Architecture, c.Weights, c.InputA);
+        using var models = new TempModels();
+        using LoadedAssembly loaded = CompileEmbedded(models, c, "backbone");
+        Type type = loaded.Type("TestApp.Backbone");
+        IMobileOneNetwork net = loaded.Default("TestApp.Backbone");
+        var features = (RunFeaturesFn)Delegate.CreateDelegate(typeof(RunFeaturesFn), net, type.GetMethod("RunFeatures")!);
+
+        var outputs = new Dictionary<int, float[]>();
+        foreach (int stride in new[] { 8, 16, 32 })
+        {
+            int length = (int)type.GetField($"Stride{stride}Length")!.GetValue(null)!;
+            int channels = (int)type.GetField($"Stride{stride}Channels")!.GetValue(null)!;
+            int height = (int)type.GetField($"Stride{stride}Height")!.GetValue(null)!;
+            Assert.Equal(c.Architecture.StageChannels[(stride / 8) switch { 1 => 1, 2 => 2, _ => 3 }], channels);
+            Assert.Equal(length, channels * height * (int)type.GetField($"Stride{stride}Width")!.GetValue(null)!);
+            outputs[stride] = new float[length];
+        }
+
+        float[] embedding = new float[c.Architecture.FeatureChannels];
+        features(c.InputA, outputs[8], outputs[16], outputs[32], embedding);
+        var layers = c.Architecture.Layers();
+        string LastOf(int stage) => layers.Last(l => l.Name.StartsWith($"stage{stage}.", StringComparison.Ordinal)).Name;
+        _output.WriteLine(LogitComparison.AssertClose(trace[LastOf(2)], outputs[8], "stride 8").Describe());
+        _output.WriteLine(LogitComparison.AssertClose(trace[LastOf(3)], outputs[16], "stride 16").Describe());
+        _output.WriteLine(LogitComparison.AssertClose(trace[LastOf(4)], outputs[32], "stride 32").Describe());
+        _output.WriteLine(LogitComparison.AssertClose(trace.Pooled, embedding, "embedding").Describe());
+
+        // Only the stride-8 map: the rest of the network is skipped, and the map is the same.
+        float[] only8 = new float[outputs[8].Length];
+        features(c.InputA, only8, default, default, default);
+        Assert.Equal(outputs[8], only8);
+
+        // Allocation-free after the first call on this thread, and wrong lengths say what was expected.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        features(c.InputA, outputs[8], outputs[16], outputs[32], embedding);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var e = Assert.Throws<ArgumentException>(() => features(c.InputA, new float[3], default, default, default));
+        Assert.Contains(outputs[8].Length.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message, StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, string> Metadata(MobileOneArchitecture arch) => ArchitectureJson.Metadata(arch);
 
     /// <summary>Writes the case's weights (architecture in the metadata) as NAME.safetensors, generates, compiles and loads the class.</summary>
@@ -244,4 +291,6 @@ public class EndToEndTests
     }
 
     private delegate void InferFn(ReadOnlySpan<float> input, Span<float> logits);
+
+    private delegate void RunFeaturesFn(ReadOnlySpan<float> input, Span<float> stride8, Span<float> stride16, Span<float> stride32, Span<float> embedding);
 }

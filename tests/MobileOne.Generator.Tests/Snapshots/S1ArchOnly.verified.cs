@@ -31,6 +31,30 @@ namespace TestApp
         public const int FeatureHeight = 7;
         /// <summary>Width of the last (stride-32) feature map.</summary>
         public const int FeatureWidth = 7;
+        /// <summary>Channels of the stride-8 feature map (output of stage2.15), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride8Channels = 192;
+        /// <summary>Height of the stride-8 feature map.</summary>
+        public const int Stride8Height = 28;
+        /// <summary>Width of the stride-8 feature map.</summary>
+        public const int Stride8Width = 28;
+        /// <summary>Floats in the stride-8 feature map, CHW.</summary>
+        public const int Stride8Length = 150528;
+        /// <summary>Channels of the stride-16 feature map (output of stage3.19), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride16Channels = 512;
+        /// <summary>Height of the stride-16 feature map.</summary>
+        public const int Stride16Height = 14;
+        /// <summary>Width of the stride-16 feature map.</summary>
+        public const int Stride16Width = 14;
+        /// <summary>Floats in the stride-16 feature map, CHW.</summary>
+        public const int Stride16Length = 100352;
+        /// <summary>Channels of the stride-32 feature map (output of stage4.1), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride32Channels = 1280;
+        /// <summary>Height of the stride-32 feature map.</summary>
+        public const int Stride32Height = 7;
+        /// <summary>Width of the stride-32 feature map.</summary>
+        public const int Stride32Width = 7;
+        /// <summary>Floats in the stride-32 feature map, CHW.</summary>
+        public const int Stride32Length = 62720;
         /// <summary>The published variant this network matches (S0-S4), or "custom".</summary>
         public const string Variant = "S1";
         /// <summary>Parameters of the fused network (weights and biases).</summary>
@@ -90,7 +114,7 @@ namespace TestApp
                 throw new global::System.ArgumentException($"Expected room for {NumClasses} logits, got {logits.Length}.", nameof(logits));
             }
 
-            Forward(input, logits, ScratchForThisThread());
+            Forward(input, logits, ScratchForThisThread(), default, default, default, default);
         }
 
         /// <summary>Classifies <paramref name="batchSize"/> images stored one after another.</summary>
@@ -118,6 +142,38 @@ namespace TestApp
             global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
         }
 
+        /// <summary>
+        /// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32
+        /// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;
+        /// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.
+        /// </summary>
+        /// <param name="input"><see cref="InputLength"/> floats: 3 x 224 x 224, CHW, normalised.</param>
+        /// <param name="stride8">Empty, or <see cref="Stride8Length"/> floats.</param>
+        /// <param name="stride16">Empty, or <see cref="Stride16Length"/> floats.</param>
+        /// <param name="stride32">Empty, or <see cref="Stride32Length"/> floats.</param>
+        /// <param name="embedding">Empty, or <see cref="FeatureChannels"/> floats: the global average of the stride-32 map.</param>
+        public void RunFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
+        {
+            if (input.Length != InputLength)
+            {
+                throw new global::System.ArgumentException($"Expected {InputLength} input floats (3 x 224 x 224, CHW), got {input.Length}.", nameof(input));
+            }
+
+            CheckFeatureLength(stride8, Stride8Length, nameof(stride8));
+            CheckFeatureLength(stride16, Stride16Length, nameof(stride16));
+            CheckFeatureLength(stride32, Stride32Length, nameof(stride32));
+            CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));
+            Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);
+        }
+
+        private static void CheckFeatureLength(global::System.Span<float> span, int length, string name)
+        {
+            if (!span.IsEmpty && span.Length != length)
+            {
+                throw new global::System.ArgumentException($"Expected an empty span or {length} floats, got {span.Length}.", name);
+            }
+        }
+
         /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>
         [global::System.ThreadStatic]
         private static global::MobileOne.Runtime.AlignedFloatBuffer? t_scratch;
@@ -125,7 +181,10 @@ namespace TestApp
         private static global::System.Span<float> ScratchForThisThread() => (t_scratch ??= new global::MobileOne.Runtime.AlignedFloatBuffer(Scratch.Length)).Span;
 
         /// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>
-        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch)
+        /// <remarks>
+        /// Empty <paramref name="logits"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.
+        /// </remarks>
+        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
         {
             global::System.ReadOnlySpan<float> w = _weights.Span;
             global::System.Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);
@@ -173,6 +232,18 @@ namespace TestApp
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_14_Weight), w.Slice(Packed.Stage2_14_Bias), b, 28, 28, stride: 1, relu: true);
             // stage2.15  conv1x1      192 -> 192   28x28              + ReLU
             global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_15_Weight), w.Slice(Packed.Stage2_15_Bias), a, 192, relu: true);
+
+            // stride-8 feature map: 192x28x28
+            if (!stride8.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 784, 192, 192, stride8);
+            }
+
+            if (logits.IsEmpty && stride16.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // stage3.0   dwconv3x3/2  192          28x28 -> 14x14     + ReLU
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage3_0_Weight), w.Slice(Packed.Stage3_0_Bias), b, 14, 14, stride: 2, relu: true);
             // stage3.1   conv1x1      192 -> 512   14x14              + ReLU
@@ -213,13 +284,46 @@ namespace TestApp
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_18_Weight), w.Slice(Packed.Stage3_18_Bias), b, 14, 14, stride: 1, relu: true);
             // stage3.19  conv1x1      512 -> 512   14x14              + ReLU
             global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_19_Weight), w.Slice(Packed.Stage3_19_Bias), a, 512, relu: true);
+
+            // stride-16 feature map: 512x14x14
+            if (!stride16.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 196, 512, 512, stride16);
+            }
+
+            if (logits.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // stage4.0   dwconv3x3/2  512          14x14 -> 7x7       + ReLU
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage4_0_Weight), w.Slice(Packed.Stage4_0_Bias), b, 7, 7, stride: 2, relu: true);
             // stage4.1   conv1x1      512 -> 1280  7x7                + ReLU
             global::MobileOne.Runtime.PointwiseConv.Run(b, 49, 512, 512, w.Slice(Packed.Stage4_1_Weight), w.Slice(Packed.Stage4_1_Bias), a, 1280, relu: true);
 
+            // stride-32 feature map: 1280x7x7
+            if (!stride32.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 49, 1280, 1280, stride32);
+            }
+
+            if (logits.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // head: global average pool 7x7 -> linear 1280 -> 1000
             global::MobileOne.Runtime.GlobalAvgPool.Run(a, 49, 1280, scratch.Slice(Scratch.Pooled));
+            if (!embedding.IsEmpty)
+            {
+                scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);
+            }
+
+            if (logits.IsEmpty)
+            {
+                return;
+            }
+
             global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled), 1280, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), 1008, scratch.Slice(Scratch.Logits));
             scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);
         }

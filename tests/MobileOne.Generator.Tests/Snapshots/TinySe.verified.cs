@@ -31,6 +31,30 @@ namespace TestApp
         public const int FeatureHeight = 2;
         /// <summary>Width of the last (stride-32) feature map.</summary>
         public const int FeatureWidth = 2;
+        /// <summary>Channels of the stride-8 feature map (output of stage2.1), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride8Channels = 16;
+        /// <summary>Height of the stride-8 feature map.</summary>
+        public const int Stride8Height = 5;
+        /// <summary>Width of the stride-8 feature map.</summary>
+        public const int Stride8Width = 5;
+        /// <summary>Floats in the stride-8 feature map, CHW.</summary>
+        public const int Stride8Length = 400;
+        /// <summary>Channels of the stride-16 feature map (output of stage3.3), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride16Channels = 16;
+        /// <summary>Height of the stride-16 feature map.</summary>
+        public const int Stride16Height = 3;
+        /// <summary>Width of the stride-16 feature map.</summary>
+        public const int Stride16Width = 3;
+        /// <summary>Floats in the stride-16 feature map, CHW.</summary>
+        public const int Stride16Length = 144;
+        /// <summary>Channels of the stride-32 feature map (output of stage4.1), for <see cref="RunFeatures"/>.</summary>
+        public const int Stride32Channels = 24;
+        /// <summary>Height of the stride-32 feature map.</summary>
+        public const int Stride32Height = 2;
+        /// <summary>Width of the stride-32 feature map.</summary>
+        public const int Stride32Width = 2;
+        /// <summary>Floats in the stride-32 feature map, CHW.</summary>
+        public const int Stride32Length = 96;
         /// <summary>The published variant this network matches (S0-S4), or "custom".</summary>
         public const string Variant = "custom";
         /// <summary>Parameters of the fused network (weights and biases).</summary>
@@ -132,7 +156,7 @@ namespace TestApp
                 throw new global::System.ArgumentException($"Expected room for {NumClasses} logits, got {logits.Length}.", nameof(logits));
             }
 
-            Forward(input, logits, ScratchForThisThread());
+            Forward(input, logits, ScratchForThisThread(), default, default, default, default);
         }
 
         /// <summary>Classifies <paramref name="batchSize"/> images stored one after another.</summary>
@@ -160,6 +184,38 @@ namespace TestApp
             global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
         }
 
+        /// <summary>
+        /// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32
+        /// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;
+        /// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.
+        /// </summary>
+        /// <param name="input"><see cref="InputLength"/> floats: 1 x 34 x 40, CHW, normalised.</param>
+        /// <param name="stride8">Empty, or <see cref="Stride8Length"/> floats.</param>
+        /// <param name="stride16">Empty, or <see cref="Stride16Length"/> floats.</param>
+        /// <param name="stride32">Empty, or <see cref="Stride32Length"/> floats.</param>
+        /// <param name="embedding">Empty, or <see cref="FeatureChannels"/> floats: the global average of the stride-32 map.</param>
+        public void RunFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
+        {
+            if (input.Length != InputLength)
+            {
+                throw new global::System.ArgumentException($"Expected {InputLength} input floats (1 x 34 x 40, CHW), got {input.Length}.", nameof(input));
+            }
+
+            CheckFeatureLength(stride8, Stride8Length, nameof(stride8));
+            CheckFeatureLength(stride16, Stride16Length, nameof(stride16));
+            CheckFeatureLength(stride32, Stride32Length, nameof(stride32));
+            CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));
+            Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);
+        }
+
+        private static void CheckFeatureLength(global::System.Span<float> span, int length, string name)
+        {
+            if (!span.IsEmpty && span.Length != length)
+            {
+                throw new global::System.ArgumentException($"Expected an empty span or {length} floats, got {span.Length}.", name);
+            }
+        }
+
         /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>
         [global::System.ThreadStatic]
         private static global::MobileOne.Runtime.AlignedFloatBuffer? t_scratch;
@@ -167,7 +223,10 @@ namespace TestApp
         private static global::System.Span<float> ScratchForThisThread() => (t_scratch ??= new global::MobileOne.Runtime.AlignedFloatBuffer(Scratch.Length)).Span;
 
         /// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>
-        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch)
+        /// <remarks>
+        /// Empty <paramref name="logits"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.
+        /// </remarks>
+        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
         {
             global::System.ReadOnlySpan<float> w = _weights.Span;
             global::System.Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);
@@ -184,6 +243,18 @@ namespace TestApp
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 9, 10, 16, w.Slice(Packed.Stage2_0_Weight), w.Slice(Packed.Stage2_0_Bias), b, 5, 5, stride: 2, relu: true);
             // stage2.1   conv1x1      8 -> 16      5x5                + ReLU
             global::MobileOne.Runtime.PointwiseConv.Run(b, 25, 8, 16, w.Slice(Packed.Stage2_1_Weight), w.Slice(Packed.Stage2_1_Bias), a, 16, relu: true);
+
+            // stride-8 feature map: 16x5x5
+            if (!stride8.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 25, 16, 16, stride8);
+            }
+
+            if (logits.IsEmpty && stride16.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // stage3.0   dwconv3x3/2  16           5x5 -> 3x3         + ReLU
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 5, 5, 16, w.Slice(Packed.Stage3_0_Weight), w.Slice(Packed.Stage3_0_Bias), b, 3, 3, stride: 2, relu: true);
             // stage3.1   conv1x1      16 -> 16     3x3                + ReLU
@@ -194,6 +265,18 @@ namespace TestApp
             // stage3.3   conv1x1      16 -> 16     3x3                + SE(1) + ReLU
             global::MobileOne.Runtime.PointwiseConv.Run(b, 9, 16, 16, w.Slice(Packed.Stage3_3_Weight), w.Slice(Packed.Stage3_3_Bias), a, 16, relu: false);
             global::MobileOne.Runtime.SqueezeExcite.Run(a, 9, 16, 16, 1, w.Slice(Packed.Stage3_3_SeReduceWeight), w.Slice(Packed.Stage3_3_SeReduceBias), w.Slice(Packed.Stage3_3_SeExpandWeight), w.Slice(Packed.Stage3_3_SeExpandBias), se, relu: true);
+
+            // stride-16 feature map: 16x3x3
+            if (!stride16.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 9, 16, 16, stride16);
+            }
+
+            if (logits.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // stage4.0   dwconv3x3/2  16           3x3 -> 2x2         + SE(1) + ReLU
             global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 3, 3, 16, w.Slice(Packed.Stage4_0_Weight), w.Slice(Packed.Stage4_0_Bias), b, 2, 2, stride: 2, relu: false);
             global::MobileOne.Runtime.SqueezeExcite.Run(b, 4, 16, 16, 1, w.Slice(Packed.Stage4_0_SeReduceWeight), w.Slice(Packed.Stage4_0_SeReduceBias), w.Slice(Packed.Stage4_0_SeExpandWeight), w.Slice(Packed.Stage4_0_SeExpandBias), se, relu: true);
@@ -201,8 +284,29 @@ namespace TestApp
             global::MobileOne.Runtime.PointwiseConv.Run(b, 4, 16, 16, w.Slice(Packed.Stage4_1_Weight), w.Slice(Packed.Stage4_1_Bias), a, 32, relu: false);
             global::MobileOne.Runtime.SqueezeExcite.Run(a, 4, 24, 32, 1, w.Slice(Packed.Stage4_1_SeReduceWeight), w.Slice(Packed.Stage4_1_SeReduceBias), w.Slice(Packed.Stage4_1_SeExpandWeight), w.Slice(Packed.Stage4_1_SeExpandBias), se, relu: true);
 
+            // stride-32 feature map: 24x2x2
+            if (!stride32.IsEmpty)
+            {
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 4, 24, 32, stride32);
+            }
+
+            if (logits.IsEmpty && embedding.IsEmpty)
+            {
+                return;
+            }
+
             // head: global average pool 2x2 -> linear 24 -> 10
             global::MobileOne.Runtime.GlobalAvgPool.Run(a, 4, 32, scratch.Slice(Scratch.Pooled));
+            if (!embedding.IsEmpty)
+            {
+                scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);
+            }
+
+            if (logits.IsEmpty)
+            {
+                return;
+            }
+
             global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled), 24, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), 16, scratch.Slice(Scratch.Logits));
             scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);
         }
