@@ -56,6 +56,9 @@ namespace MobileOne.Generator
         public static readonly DiagnosticDescriptor InternalError = Error(
             "MO0016", "Internal generator error", "MobileOne.Generator failed on '{0}': {1}. Please report this with the file.");
 
+        public static readonly DiagnosticDescriptor NonFiniteWeights = Warning(
+            "MO0017", "Weights contain NaN or infinity", "'{0}' has {1} NaN or infinite weight value(s) in {2} tensor(s), the first in '{3}' at element {4}; the network's outputs may be NaN or infinite");
+
         private static readonly Dictionary<string, DiagnosticDescriptor> ById = new Dictionary<string, DiagnosticDescriptor>
         {
             [FileUnreadable.Id] = FileUnreadable,
@@ -74,13 +77,20 @@ namespace MobileOne.Generator
             [InvalidOption.Id] = InvalidOption,
             [DuplicateModelFile.Id] = DuplicateModelFile,
             [InternalError.Id] = InternalError,
+            [NonFiniteWeights.Id] = NonFiniteWeights,
         };
 
         public static IEnumerable<DiagnosticDescriptor> All => ById.Values;
 
         public static DiagnosticDescriptor Get(string id) => ById[id];
 
+        /// <summary>Whether <paramref name="id"/> is an error (which suppresses the model's source), not a warning.</summary>
+        public static bool IsError(string id) => Get(id).DefaultSeverity == DiagnosticSeverity.Error;
+
         private static DiagnosticDescriptor Error(string id, string title, string message) =>
             new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+        private static DiagnosticDescriptor Warning(string id, string title, string message) =>
+            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     }
 }

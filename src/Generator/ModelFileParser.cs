@@ -37,7 +37,14 @@ namespace MobileOne.Generator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, input.Primary.Path, System.IO.Path.GetFileName(input.Primary.Path), e.GetType().Name + ": " + e.Message));
             }
 
-            return new ParseResult(diagnostics.Count == 0 ? spec : null, diagnostics.ToEquatableArray(), input.Primary.Path);
+            // Warnings about the data (MO0017) do not stop the class from being generated; any error does.
+            if (input.Weights?.DataWarning != null)
+            {
+                diagnostics.Add(input.Weights.DataWarning);
+            }
+
+            bool failed = diagnostics.Exists(d => DiagnosticDescriptors.IsError(d.Id));
+            return new ParseResult(failed ? null : spec, diagnostics.ToEquatableArray(), input.Primary.Path);
         }
 
         private static NetworkSpec? ParseCore(ModelInput input, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)

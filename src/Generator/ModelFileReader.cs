@@ -50,11 +50,21 @@ namespace MobileOne.Generator
                     : new ModelFile(text.Path, ModelFileKind.Architecture, options, content.Length, 0, 0, content, null);
             }
 
-            return ReadWeightsHeader(text.Path, options);
+            return ReadWeightsHeader(text.Path, options, cancellationToken);
         }
 
-        /// <summary>Reads the 8-byte length and the JSON header of a safetensors file, and nothing else.</summary>
-        public static ModelFile ReadWeightsHeader(string path, ModelOptions options)
+        /// <summary>
+        /// The most tensor bytes the NaN/Inf scan reads (1 GiB; published MobileOnes have at most ~60 MB). A file with
+        /// more is not scanned, so its build cost stays bounded.
+        /// </summary>
+        public const long MaxScannedBytes = 1L << 30;
+
+        /// <summary>
+        /// Reads the 8-byte length and the JSON header of a safetensors file, then scans the F32/F16/BF16 tensor bytes
+        /// for NaN and infinities (MO0017) without keeping them; the result is part of the equatable
+        /// <see cref="ModelFile"/>, so the scan runs again only when the file (a new AdditionalText) changes.
+        /// </summary>
+        public static ModelFile ReadWeightsHeader(string path, ModelOptions options, CancellationToken cancellationToken = default)
         {
             try
             {
@@ -68,7 +78,8 @@ namespace MobileOne.Generator
                 long headerLength = SafetensorsHeader.ReadHeaderLength(prefix, length);
                 byte[] header = ReadExactly(stream, (int)headerLength);
                 string content = Encoding.UTF8.GetString(header);
-                return new ModelFile(path, ModelFileKind.Weights, options, length, headerLength, SafetensorsHeader.HashHeader(header), content, null);
+                DiagnosticInfo? warning = ScanForNonFinite(stream, path, headerLength, content, cancellationToken);
+                return new ModelFile(path, ModelFileKind.Weights, options, length, headerLength, SafetensorsHeader.HashHeader(header), content, null, warning);
             }
             catch (SafetensorsFormatException e)
             {
@@ -127,9 +138,91 @@ namespace MobileOne.Generator
         private static string? Metadata(AnalyzerConfigOptions options, string name) =>
             options.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 
+        /// <summary>
+        /// Counts NaN and infinite values in the tensors of a valid header (an invalid one is reported by the parse
+        /// step instead). Reads at most <see cref="MaxScannedBytes"/> through one buffer of at most 1 MiB.
+        /// </summary>
+        private static DiagnosticInfo? ScanForNonFinite(Stream stream, string path, long headerLength, string content, CancellationToken cancellationToken)
+        {
+            SafetensorsHeader header;
+            try
+            {
+                header = SafetensorsHeader.Parse(content, headerLength, stream.Length - 8 - headerLength);
+            }
+            catch (SafetensorsFormatException)
+            {
+                return null;
+            }
+
+            var tensors = new List<SafetensorsTensor>();
+            long total = 0;
+            foreach (SafetensorsTensor t in header.Tensors)
+            {
+                if (NonFiniteValues.ElementSize(t.DType) > 0 && t.End > t.Begin)
+                {
+                    tensors.Add(t);
+                    total += t.End - t.Begin;
+                }
+            }
+
+            if (total == 0 || total > MaxScannedBytes)
+            {
+                return null;
+            }
+
+            tensors.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            byte[] buffer = new byte[(int)Math.Min(1 << 20, total)];
+            long values = 0;
+            int affected = 0;
+            string? first = null;
+            long firstIndex = 0;
+            foreach (SafetensorsTensor t in tensors)
+            {
+                int size = NonFiniteValues.ElementSize(t.DType);
+                stream.Position = header.DataOffset + t.Begin;
+                long remaining = t.End - t.Begin, index = 0, inTensor = 0;
+                while (remaining > 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int chunk = (int)Math.Min(buffer.Length / 4 * 4, remaining);
+                    ReadExactly(stream, buffer, chunk);
+                    int n = NonFiniteValues.Count(buffer, chunk, t.DType, out int at);
+                    if (n > 0 && first == null)
+                    {
+                        first = t.Name;
+                        firstIndex = index + at;
+                    }
+
+                    inTensor += n;
+                    index += chunk / size;
+                    remaining -= chunk;
+                }
+
+                values += inTensor;
+                affected += inTensor > 0 ? 1 : 0;
+            }
+
+            return first == null
+                ? null
+                : DiagnosticInfo.Create(
+                    DiagnosticDescriptors.NonFiniteWeights,
+                    path,
+                    System.IO.Path.GetFileName(path),
+                    values.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    affected.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    first,
+                    firstIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         private static byte[] ReadExactly(Stream stream, int count)
         {
             byte[] buffer = new byte[count];
+            ReadExactly(stream, buffer, count);
+            return buffer;
+        }
+
+        private static void ReadExactly(Stream stream, byte[] buffer, int count)
+        {
             int read = 0;
             while (read < count)
             {
@@ -141,8 +234,6 @@ namespace MobileOne.Generator
 
                 read += n;
             }
-
-            return buffer;
         }
     }
 }

@@ -22,7 +22,8 @@ namespace MobileOne.Generator.Model
 
     /// <summary>
     /// What the first pipeline step reads from one AdditionalFile: for weights, the file length, the
-    /// header text and its hash (never the tensor data); for an architecture file, its text.
+    /// header text and its hash, and the outcome of the NaN/Inf scan of the tensor data (<paramref name="DataWarning"/>,
+    /// MO0017; the data itself is not kept); for an architecture file, its text.
     /// </summary>
     internal sealed record ModelFile(
         string Path,
@@ -32,7 +33,8 @@ namespace MobileOne.Generator.Model
         long HeaderLength,
         ulong HeaderHash,
         string Content,
-        DiagnosticInfo? ReadError)
+        DiagnosticInfo? ReadError,
+        DiagnosticInfo? DataWarning = null)
     {
         /// <summary>File name without the model extension: <c>models/mobileone_s1.safetensors</c> → <c>mobileone_s1</c>.</summary>
         public string BaseName => ModelFileReader.BaseName(Path, Kind);

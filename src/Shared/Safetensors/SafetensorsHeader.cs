@@ -75,6 +75,9 @@ namespace MobileOne.Formats.Safetensors
         /// <summary>The most dimensions accepted for one tensor.</summary>
         public const int MaxRank = 8;
 
+        /// <summary>The largest dimension, and the most elements of one tensor, accepted (int.MaxValue: spans are int-indexed).</summary>
+        public const long MaxElements = int.MaxValue;
+
         private SafetensorsHeader(long headerLength, List<SafetensorsTensor> tensors, Dictionary<string, string> metadata)
         {
             HeaderLength = headerLength;
@@ -254,16 +257,24 @@ namespace MobileOne.Formats.Safetensors
 
             var dims = new long[shape.Items.Count];
             long count = 1;
+            bool empty = false;
             for (int i = 0; i < dims.Length; i++)
             {
                 JsonValue d = shape.Items[i];
-                if (!d.TryGetInt64(out dims[i]) || dims[i] < 0 || dims[i] > int.MaxValue)
+                if (!d.TryGetInt64(out dims[i]) || dims[i] < 0 || dims[i] > MaxElements)
                 {
-                    throw new SafetensorsFormatException($"Tensor '{name}' has an invalid dimension '{d.Text}' (a whole number from 0 to {int.MaxValue} expected).", d.Line, d.Column);
+                    throw new SafetensorsFormatException($"Tensor '{name}' has an invalid dimension '{d.Text}' (a whole number from 0 to {MaxElements} expected).", d.Line, d.Column);
                 }
 
-                // Bounded by dataLength below; stop multiplying before it can overflow.
-                count = count > dataLength + 1 ? count : count * dims[i];
+                // Saturate above MaxElements (both factors are at most 2^31, so the product cannot overflow).
+                empty |= dims[i] == 0;
+                count = count > MaxElements ? count : count * dims[i];
+            }
+
+            count = empty ? 0 : count;
+            if (count > MaxElements)
+            {
+                throw new SafetensorsFormatException($"Tensor '{name}' has shape {FormatShape(dims)}: more than {MaxElements} elements.", shape.Line, shape.Column);
             }
 
             if (!offsets.Items[0].TryGetInt64(out long begin) || !offsets.Items[1].TryGetInt64(out long end) || begin < 0 || end < begin)
@@ -277,9 +288,9 @@ namespace MobileOne.Formats.Safetensors
             }
 
             int size = ElementSize(dtype.Text);
-            if (size != 0 && (count > dataLength || count * size != end - begin))
+            if (size != 0 && count * size != end - begin)
             {
-                throw new SafetensorsFormatException($"Tensor '{name}' ({dtype.Text} {FormatShape(dims)}) needs {(count > dataLength ? "more than " + dataLength : (count * size).ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes but data_offsets span {end - begin}.", offsets.Line, offsets.Column);
+                throw new SafetensorsFormatException($"Tensor '{name}' ({dtype.Text} {FormatShape(dims)}) needs {(count * size).ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes but data_offsets span {end - begin}.", offsets.Line, offsets.Column);
             }
 
             return new SafetensorsTensor(name, dtype.Text, dims, begin, end);
