@@ -67,7 +67,7 @@ public static class Checkpoint
 
         string? wrapper = null;
         Hashtable dict = top;
-        if (!Values(top).Any(v => v is Tensor))
+        if (top.Count > 0 && !Values(top).Any(v => v is Tensor))
         {
             foreach (string key in WrapperKeys)
             {

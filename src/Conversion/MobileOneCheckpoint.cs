@@ -209,7 +209,9 @@ public sealed class MobileOneCheckpoint
             stageChannels[s - 1] = planes > 0 ? planes : 1;
         }
 
-        int numClasses = canonical.TryGetValue("linear.weight", out Tensor? linear) && linear.Shape.Length == 2 && linear.Shape[0] > 0 ? linear.Shape[0] : 1;
+        int numClasses = canonical.TryGetValue("linear.bias", out Tensor? linearBias) && linearBias.Shape.Length == 1 && linearBias.Shape[0] > 0
+            ? linearBias.Shape[0]
+            : canonical.TryGetValue("linear.weight", out Tensor? linear) && linear.Shape.Length == 2 && linear.Shape[0] > 0 ? linear.Shape[0] : 1;
         if (stem.Shape[0] < 1 || stem.Shape[1] < 1)
         {
             throw new ConversionException(ConversionErrorKind.NotMobileOne, $"Tensor '{stem.Name}' in {source} has shape {stem.ShapeText}.");
@@ -231,8 +233,8 @@ public sealed class MobileOneCheckpoint
                 string p = l.Name + ".rbr_conv.";
                 foreach (string key in canonical.Keys)
                 {
-                    if (key.StartsWith(p, StringComparison.Ordinal) && key.EndsWith(".conv.weight", StringComparison.Ordinal)
-                        && int.TryParse(key.AsSpan(p.Length, key.Length - p.Length - ".conv.weight".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int j) && j < 1000)
+                    int dot = key.StartsWith(p, StringComparison.Ordinal) ? key.IndexOf('.', p.Length) : -1;
+                    if (dot > p.Length && int.TryParse(key.AsSpan(p.Length, dot - p.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int j) && j < 1000)
                     {
                         k = Math.Max(k, j + 1);
                     }

@@ -48,7 +48,10 @@ public static class PickleAllowlist
     /// Walks the opcodes of <paramref name="pickle"/> and throws <see cref="ConversionException"/> (kind
     /// <see cref="ConversionErrorKind.UnsafePickle"/>) naming the first global outside the allowlist. Returns the globals seen.
     /// </summary>
-    public static IReadOnlyList<string> Check(ReadOnlySpan<byte> pickle, string source)
+    public static IReadOnlyList<string> Check(ReadOnlySpan<byte> pickle, string source) => Check(pickle, source, null);
+
+    /// <summary>As <see cref="Check(ReadOnlySpan{byte}, string)"/>; also records where each string literal first appears.</summary>
+    internal static IReadOnlyList<string> Check(ReadOnlySpan<byte> pickle, string source, Dictionary<string, int>? stringPositions)
     {
         var seen = new List<string>();
         var memo = new Dictionary<long, string?>();
@@ -183,6 +186,11 @@ public static class PickleAllowlist
                     break;
                 default:
                     throw new ConversionException(ConversionErrorKind.InvalidFormat, $"The pickle in {source} has an unknown opcode 0x{op:x2} at byte {pos - 1}.");
+            }
+
+            if (pushed != null && stringPositions != null)
+            {
+                stringPositions.TryAdd(pushed, pos);
             }
 
             if (pushesValue)

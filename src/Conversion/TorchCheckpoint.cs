@@ -53,7 +53,8 @@ public static class TorchCheckpoint
 
             string prefix = pkl.FullName[..^"data.pkl".Length];
             byte[] pickle = ReadEntry(pkl, source);
-            PickleAllowlist.Check(pickle, source);
+            var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+            PickleAllowlist.Check(pickle, source, positions);
             EnsureRegistered();
             var storages = new StorageReader(zip, prefix, source);
             object? result;
@@ -80,7 +81,7 @@ public static class TorchCheckpoint
                 throw new ConversionException(ce.Kind, ce.Message, ce);
             }
 
-            CheckTree(result, source, 0);
+            CheckTree(result, source, 0, positions);
             return result;
         }
     }
@@ -106,7 +107,7 @@ public static class TorchCheckpoint
     }
 
     /// <summary>Defence in depth: the tree may only hold our own types, primitives and plain containers.</summary>
-    private static void CheckTree(object? o, string source, int depth)
+    private static void CheckTree(object? o, string source, int depth, Dictionary<string, int> positions)
     {
         if (depth > 100)
         {
@@ -118,31 +119,36 @@ public static class TorchCheckpoint
             case null or string or bool or int or long or double or BigInteger or byte[] or Tensor or TorchStorage:
                 return;
             case Hashtable h:
+                if (h is OrderedHashtable ordered)
+                {
+                    ordered.KeyPositions = positions;
+                }
+
                 foreach (DictionaryEntry e in h)
                 {
-                    CheckTree(e.Key, source, depth + 1);
-                    CheckTree(e.Value, source, depth + 1);
+                    CheckTree(e.Key, source, depth + 1, positions);
+                    CheckTree(e.Value, source, depth + 1, positions);
                 }
 
                 return;
             case object[] a:
                 foreach (object x in a)
                 {
-                    CheckTree(x, source, depth + 1);
+                    CheckTree(x, source, depth + 1, positions);
                 }
 
                 return;
             case ArrayList l:
                 foreach (object x in l)
                 {
-                    CheckTree(x, source, depth + 1);
+                    CheckTree(x, source, depth + 1, positions);
                 }
 
                 return;
             case HashSet<object> s:
                 foreach (object x in s)
                 {
-                    CheckTree(x, source, depth + 1);
+                    CheckTree(x, source, depth + 1, positions);
                 }
 
                 return;
@@ -259,7 +265,15 @@ public static class TorchCheckpoint
     {
         private readonly List<object> _order = new();
 
-        public IReadOnlyList<object> OrderedKeys => _order;
+        /// <summary>
+        /// Keys in the order they were written. Razorvine applies each SETITEMS batch back to front, so the insertion order
+        /// is not the file's; string keys are ordered by where they first appear in the pickle instead.
+        /// </summary>
+        public IReadOnlyList<object> OrderedKeys => KeyPositions == null
+            ? _order
+            : _order.Select((k, i) => (k, i)).OrderBy(p => p.k is string s && KeyPositions.TryGetValue(s, out int at) ? at : int.MaxValue).ThenBy(p => p.i).Select(p => p.k).ToList();
+
+        public Dictionary<string, int>? KeyPositions { get; set; }
 
         public override object? this[object key]
         {

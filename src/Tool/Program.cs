@@ -84,7 +84,6 @@ public static class Program
         };
         fuse.SetAction(p => Guard(error, () =>
         {
-            var ui = Ui(output);
             double e = p.GetValue(eps);
             if (!(e >= 0) || double.IsInfinity(e))
             {
@@ -95,14 +94,14 @@ public static class Program
             MobileOneCheckpoint cp = Open(p.GetValue(fuseIn)!, p.GetValue(size));
             if (cp.Form == CheckpointForm.Fused)
             {
-                ui.MarkupLine("[yellow]note:[/] the checkpoint is already fused; writing it without folding.");
+                output.WriteLine("note: the checkpoint is already fused; writing it without folding.");
             }
 
             FusedNetwork net = Reparameterizer.Fuse(cp, e);
             string outPath = p.GetValue(fuseOut)!;
             string dt = p.GetValue(dtype)!.ToUpperInvariant();
             net.WriteSafetensors(outPath, dt, ParseNaming(p.GetValue(naming)), $"mobileone fuse (eps={e.ToString("R", CultureInfo.InvariantCulture)}) from {Path.GetFileName(p.GetValue(fuseIn))}");
-            ui.MarkupLineInterpolated($"Fused {Describe(cp)} → [green]{outPath}[/] ({dt}, {net.Architecture.ParameterCount:N0} parameters, eps {e.ToString("R", CultureInfo.InvariantCulture)}).");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fused {Describe(cp)} → {outPath} ({dt}, {net.Architecture.ParameterCount:N0} parameters, eps {e:R})."));
             return ExitCodes.Success;
         }));
 
@@ -130,7 +129,7 @@ public static class Program
             string outPath = p.GetValue(convOut)!;
             string dt = p.GetValue(convDtype)!.ToUpperInvariant();
             net.WriteSafetensors(outPath, dt, ParseNaming(p.GetValue(convNaming)), $"mobileone convert from {Path.GetFileName(p.GetValue(convIn))}");
-            Ui(output).MarkupLineInterpolated($"Converted {Describe(cp)} → [green]{outPath}[/] ({dt}).");
+            output.WriteLine($"Converted {Describe(cp)} → {outPath} ({dt}).");
             return ExitCodes.Success;
         }));
 
@@ -167,7 +166,8 @@ public static class Program
             string outPath = p.GetValue(onnxOut)!;
             OnnxExport.Save(outPath, net, symbolicBatch: !p.GetValue(fixedBatch), producer: "mobileone export-onnx");
             NetworkArchitecture a = net.Architecture;
-            Ui(output).MarkupLineInterpolated($"Exported {Describe(cp)} → [green]{outPath}[/] (input 'input' [[{(p.GetValue(fixedBatch) ? "1" : "N")}, {a.InputChannels}, {a.InputHeight}, {a.InputWidth}]], output 'logits' [[{(p.GetValue(fixedBatch) ? "1" : "N")}, {a.NumClasses}]], opset {OnnxExport.Opset}).");
+            string n = p.GetValue(fixedBatch) ? "1" : "N";
+            output.WriteLine($"Exported {Describe(cp)} → {outPath} (input 'input' [{n}, {a.InputChannels}, {a.InputHeight}, {a.InputWidth}], output 'logits' [{n}, {a.NumClasses}], opset {OnnxExport.Opset}).");
             return ExitCodes.Success;
         }));
 
@@ -201,7 +201,7 @@ public static class Program
             Ansi = ReferenceEquals(output, Console.Out) ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = ReferenceEquals(output, Console.Out) ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
-        console.Profile.Width = Math.Max(console.Profile.Width, 160);
+        console.Profile.Width = Math.Max(console.Profile.Width, 200);
         return console;
     }
 
