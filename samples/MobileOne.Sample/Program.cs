@@ -1,21 +1,26 @@
-// MobileOne.Generator sample: classify an image with a generated MobileOne class.
+// MobileOne.Generator sample: a MobileOne trained on Fashion-MNIST in C# (samples/MobileOne.Train), fused, and
+// compiled into the class FashionMnist by the generator at build time.
 //
-//   dotnet run --project samples/MobileOne.Sample -c Release
-//   dotnet run --project samples/MobileOne.Sample -c Release -- --image photo.jpg
+//   dotnet run --project samples/MobileOne.Sample -c Release                       # the 10,000 test images
+//   dotnet run --project samples/MobileOne.Sample -c Release -- --image photo.png  # one image file
 //   dotnet run --project samples/MobileOne.Sample -c Release -- --s1-weights path/to/mobileone_s1.safetensors --image photo.jpg
 //
-// MobileOneTiny and MobileOneS1 below are generated at build time from the files in models/.
+// FashionMnist and MobileOneS1 below are generated at build time from the files in models/.
 using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.IO.Compression;
+using System.Linq;
 using MobileOne.Runtime;
 using MobileOne.Sample;
 using StbImageSharp;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+const string DatasetDirectory = "/usr/share/datasets/fashion-mnist";
 string? s1Weights = ArgValue(args, "--s1-weights");
 string? imagePath = ArgValue(args, "--image");
+string dataDirectory = ArgValue(args, "--data") ?? DatasetDirectory;
 ImageResult? image = null;
 if (imagePath != null)
 {
@@ -29,16 +34,22 @@ int runs = int.TryParse(ArgValue(args, "--runs"), out int r) && r > 0 ? r : 200;
 Console.WriteLine($"CPU: {Environment.ProcessorCount} logical cores, SIMD path {Simd.Level}");
 Console.WriteLine();
 
-// 1. A model whose weights are embedded: nothing to load, just call Infer.
-Console.WriteLine($"MobileOneTiny: {MobileOneTiny.Variant} MobileOne, {MobileOneTiny.InputChannels}x{MobileOneTiny.InputHeight}x{MobileOneTiny.InputWidth} -> {MobileOneTiny.NumClasses} classes, " +
-                  $"{MobileOneTiny.ParameterCount:N0} parameters, {MobileOneTiny.MultiplyAccumulates / 1e6:F1} M MACs");
-float[] input = image != null
-    ? Preprocess(image, MobileOneTiny.InputChannels, MobileOneTiny.InputHeight, MobileOneTiny.InputWidth, MobileOneTiny.Mean, MobileOneTiny.Std, MobileOneTiny.CropPct)
-    : SyntheticImage(MobileOneTiny.InputChannels, MobileOneTiny.InputHeight, MobileOneTiny.InputWidth, MobileOneTiny.Mean, MobileOneTiny.Std);
-float[] logits = new float[MobileOneTiny.NumClasses];
-MobileOneTiny.Infer(input, logits);
-PrintTop5(logits, MobileOneTiny.Labels);
-Time("MobileOneTiny.Infer", () => MobileOneTiny.Infer(input, logits), runs, MobileOneTiny.MultiplyAccumulates);
+// 1. The default model: weights embedded, nothing to load, just call Infer.
+Console.WriteLine($"FashionMnist: {FashionMnist.InputChannels}x{FashionMnist.InputHeight}x{FashionMnist.InputWidth} -> {FashionMnist.NumClasses} classes, " +
+                  $"{FashionMnist.ParameterCount:N0} parameters, {FashionMnist.MultiplyAccumulates / 1e6:F2} M MACs (trained in C# with 4 conv branches, then fused)");
+if (image != null)
+{
+    float[] input = FashionInput(image);
+    float[] logits = new float[FashionMnist.NumClasses];
+    FashionMnist.Infer(input, logits);
+    PrintTop5(logits, FashionMnist.Labels);
+    Time("FashionMnist.Infer", () => FashionMnist.Infer(input, logits), runs, FashionMnist.MultiplyAccumulates);
+}
+else
+{
+    ClassifyTestSet(dataDirectory);
+}
+
 Console.WriteLine();
 
 // 2. A model generated from its architecture alone; its weights are bound at run time.
@@ -64,6 +75,176 @@ static string? ArgValue(string[] args, string name)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+// The 10,000 Fashion-MNIST test images: accuracy, confusion matrix, per-class accuracy, images/s.
+static void ClassifyTestSet(string directory)
+{
+    string images = Path.Combine(directory, "t10k-images-idx3-ubyte.gz"), labelsPath = Path.Combine(directory, "t10k-labels-idx1-ubyte.gz");
+    if (!File.Exists(images) || !File.Exists(labelsPath))
+    {
+        Console.WriteLine($"  The Fashion-MNIST test set is not installed (looked for {images}); classifying the ten test images that ship with the sample instead.");
+        Console.WriteLine("  For all 10,000: apt-get install dataset-fashion-mnist (Debian/Ubuntu), or pass --data DIR with the four IDX .gz files.");
+        ClassifyShippedImages(Path.Combine(AppContext.BaseDirectory, "images", "fashion-mnist"));
+        return;
+    }
+
+    byte[] pixels = ReadIdx(images, 2051, out int count);
+    byte[] labels = ReadIdx(labelsPath, 2049, out _);
+    int len = FashionMnist.InputLength, classes = FashionMnist.NumClasses;
+    float[] inputs = new float[count * len];
+    for (int i = 0; i < count; i++)
+    {
+        Pad28To32(pixels.AsSpan(i * 784, 784), inputs.AsSpan(i * len, len));
+    }
+
+    float[] logits = new float[count * classes];
+    Parallelism.MaxDegreeOfParallelism = Environment.ProcessorCount;
+    FashionMnist.Infer(inputs.AsSpan(0, 100 * len), logits.AsSpan(0, 100 * classes), 100); // warm-up
+    long start = Stopwatch.GetTimestamp();
+    FashionMnist.Infer(inputs, logits, count);
+    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Parallelism.MaxDegreeOfParallelism = 1;
+
+    int[,] confusion = new int[classes, classes];
+    int correct = 0;
+    for (int i = 0; i < count; i++)
+    {
+        int predicted = ArgMax(logits.AsSpan(i * classes, classes));
+        confusion[labels[i], predicted]++;
+        correct += predicted == labels[i] ? 1 : 0;
+    }
+
+    Console.WriteLine($"  Fashion-MNIST test set: {count:N0} images, accuracy {100.0 * correct / count:F2}%, " +
+                      $"{count / seconds:N0} images/s ({Environment.ProcessorCount} threads, batch {count})");
+    Console.WriteLine();
+    Console.WriteLine("  confusion matrix (rows: true class, columns: predicted)");
+    Console.Write($"  {"",-12}");
+    for (int c = 0; c < classes; c++)
+    {
+        Console.Write($"{c,6}");
+    }
+
+    Console.WriteLine($"{"accuracy",10}");
+    for (int t = 0; t < classes; t++)
+    {
+        string name = FashionMnist.Labels[t];
+        Console.Write($"  {t} {(name.Length > 10 ? name[..10] : name),-10}");
+        int total = 0;
+        for (int p = 0; p < classes; p++)
+        {
+            Console.Write($"{confusion[t, p],6}");
+            total += confusion[t, p];
+        }
+
+        Console.WriteLine($"{100.0 * confusion[t, t] / Math.Max(1, total),9:F1}%");
+    }
+
+    float[] one = inputs.AsSpan(0, len).ToArray();
+    float[] oneLogits = new float[classes];
+    Console.WriteLine();
+    Time("FashionMnist.Infer (one image, one thread)", () => FashionMnist.Infer(one, oneLogits), 2000, FashionMnist.MultiplyAccumulates);
+}
+
+// The ten 28x28 PNGs in images/fashion-mnist (the first test image of each class, named after its true label).
+static void ClassifyShippedImages(string directory)
+{
+    int correct = 0, count = 0;
+    float[] logits = new float[FashionMnist.NumClasses], probabilities = new float[FashionMnist.NumClasses];
+    foreach (string path in Directory.GetFiles(directory, "*.png").Order(StringComparer.Ordinal))
+    {
+        using var file = File.OpenRead(path);
+        ImageResult image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
+        FashionMnist.Infer(FashionInput(image, quiet: true), logits);
+        int predicted = ArgMax(logits);
+        string truth = Path.GetFileNameWithoutExtension(path)[5..];
+        string label = FashionMnist.Labels[predicted];
+        bool ok = string.Equals(Normalise(label), Normalise(truth), StringComparison.Ordinal);
+        correct += ok ? 1 : 0;
+        count++;
+        Classification.Softmax(logits, probabilities);
+        Console.WriteLine($"  {Path.GetFileName(path),-24} -> {label,-12} {probabilities[predicted] * 100,6:F2}%  {(ok ? "ok" : "wrong")}");
+    }
+
+    Console.WriteLine($"  {correct}/{count} correct");
+
+    static string Normalise(string name) => new string(name.Where(char.IsLetter).ToArray()).ToLowerInvariant();
+}
+
+static int ArgMax(ReadOnlySpan<float> values)
+{
+    int best = 0;
+    for (int i = 1; i < values.Length; i++)
+    {
+        if (values[i] > values[best])
+        {
+            best = i;
+        }
+    }
+
+    return best;
+}
+
+// A 28x28 Fashion-MNIST image (0 = background) -> the model input: zero-padded to 32x32, normalised with the model's mean/std.
+static void Pad28To32(ReadOnlySpan<byte> image, Span<float> destination)
+{
+    float mean = FashionMnist.Mean[0], std = FashionMnist.Std[0];
+    destination.Fill((0f - mean) / std);
+    for (int y = 0; y < 28; y++)
+    {
+        for (int x = 0; x < 28; x++)
+        {
+            destination[((y + 2) * 32) + x + 2] = ((image[(y * 28) + x] / 255f) - mean) / std;
+        }
+    }
+}
+
+// Any image file -> 28x28 grey (antialiased resize, BT.601), inverted when its border is bright (Fashion-MNIST shows
+// light clothes on black), padded to 1x32x32 and normalised as in training.
+static float[] FashionInput(ImageResult image, bool quiet = false)
+{
+    float[] grey = new float[28 * 28];
+    long start = Stopwatch.GetTimestamp();
+    ImagePreprocessing.ToChw(image.Data, image.Width, image.Height, image.Width * 3, PixelFormat.Rgb24, grey, 1, 28, 28, ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty);
+    float border = 0;
+    for (int i = 0; i < 28; i++)
+    {
+        border += grey[i] + grey[(27 * 28) + i] + grey[i * 28] + grey[(i * 28) + 27];
+    }
+
+    bool invert = border / (4 * 28) > 0.5f;
+    byte[] bytes = new byte[28 * 28];
+    for (int i = 0; i < bytes.Length; i++)
+    {
+        float v = invert ? 1f - grey[i] : grey[i];
+        bytes[i] = (byte)Math.Clamp(MathF.Round(v * 255f), 0, 255);
+    }
+
+    float[] input = new float[FashionMnist.InputLength];
+    Pad28To32(bytes, input);
+    if (!quiet)
+    {
+        Console.WriteLine($"  preprocessing ({image.Width}x{image.Height} -> grey 28x28{(invert ? ", inverted" : "")} -> 1x32x32): {Stopwatch.GetElapsedTime(start).TotalMilliseconds:F2} ms");
+    }
+
+    return input;
+}
+
+static byte[] ReadIdx(string path, int magic, out int count)
+{
+    using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+    using var data = new MemoryStream();
+    gz.CopyTo(data);
+    byte[] all = data.ToArray();
+    int BigEndian(int at) => (all[at] << 24) | (all[at + 1] << 16) | (all[at + 2] << 8) | all[at + 3];
+    if (BigEndian(0) != magic)
+    {
+        throw new InvalidDataException($"{path} is not an IDX file with magic {magic}.");
+    }
+
+    count = BigEndian(4);
+    int header = 4 + (4 * (magic & 0xFF));
+    return all.AsSpan(header).ToArray();
 }
 
 // Decoded RGB bytes -> resize (shorter side to size / cropPct), centre crop, normalise: the model's CHW input.

@@ -1,0 +1,180 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace MobileOne.Training;
+
+/// <summary>Kind of a MobileOne block.</summary>
+public enum BlockKind
+{
+    /// <summary><c>stage0</c>: full 3x3 conv, stride 2.</summary>
+    Stem,
+
+    /// <summary>Depthwise 3x3 (groups = C), stride 2 for the first pair of a stage.</summary>
+    Depthwise,
+
+    /// <summary>Pointwise 1x1, stride 1.</summary>
+    Pointwise,
+}
+
+/// <summary>One train-time MobileOneBlock: where it sits and which branches it has (spec §2).</summary>
+/// <param name="Name">Apple prefix, e.g. <c>stage0</c>, <c>stage2.5</c>.</param>
+/// <param name="ConvBranches">k: number of conv-BN branches (the stem always has 1).</param>
+/// <param name="SeReduced">SE hidden width, 0 without SE.</param>
+public sealed record BlockInfo(string Name, BlockKind Kind, int InChannels, int OutChannels, int Stride,
+    int InHeight, int InWidth, int OutHeight, int OutWidth, int ConvBranches, int SeReduced)
+{
+    /// <summary>Kernel size of the conv branches.</summary>
+    public int KernelSize => Kind == BlockKind.Pointwise ? 1 : 3;
+
+    /// <summary>The 1x1 scale branch exists iff the kernel is larger than 1x1.</summary>
+    public bool HasScale => KernelSize > 1;
+
+    /// <summary>The BN-only skip exists iff Cin == Cout and stride 1.</summary>
+    public bool HasSkip => InChannels == OutChannels && Stride == 1;
+
+    /// <summary>Whether the block carries squeeze-excite.</summary>
+    public bool HasSe => SeReduced > 0;
+
+    /// <summary>Input channels per group of the conv weight (1 for depthwise).</summary>
+    public int WeightInChannels => Kind == BlockKind.Depthwise ? 1 : InChannels;
+}
+
+/// <summary>
+/// A MobileOne for training: stem, four stages of (depthwise, pointwise) pairs, global average pool, linear —
+/// the fused architecture of the generator plus <see cref="ConvBranches"/> (k) for the train-time blocks.
+/// Stem and stage widths must be multiples of 16 (the runtime's NHWC-16 kernels run the forward convs).
+/// </summary>
+public sealed record TrainingArchitecture(
+    int InputChannels, int InputHeight, int InputWidth, int StemChannels,
+    int[] StageChannels, int[] StageBlocks, int[] SeBlocks, int NumClasses, int ConvBranches)
+{
+    /// <summary>Fashion-MNIST class names, in label order.</summary>
+    public static IReadOnlyList<string> FashionMnistLabels { get; } = new[]
+    {
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    };
+
+    /// <summary>
+    /// The Fashion-MNIST net: MobileOne-S0's shape (4 conv branches, no SE, stem width = stage 1 width, stage 4 twice
+    /// stage 3) scaled to a 1x32x32 input and a 2-core training budget.
+    /// </summary>
+    public static TrainingArchitecture FashionMnist(int convBranches = 4) =>
+        new(1, 32, 32, 32, new[] { 32, 64, 128, 256 }, new[] { 2, 3, 4, 1 }, new[] { 0, 0, 0, 0 }, 10, convBranches);
+
+    /// <summary>SE hidden width for C channels: max(1, C / 16) (Apple's int(C * 0.0625)).</summary>
+    public static int SeReduced(int channels) => Math.Max(1, channels / 16);
+
+    /// <summary>Output size of a pad-1 3x3 conv.</summary>
+    public static int OutSize(int size, int stride) => ((size + 2 - 3) / stride) + 1;
+
+    /// <summary>Throws when the architecture cannot be trained here.</summary>
+    public void Validate()
+    {
+        if (InputChannels < 1 || InputHeight < 1 || InputWidth < 1 || NumClasses < 1 || ConvBranches < 1)
+        {
+            throw new ArgumentException($"All sizes must be positive: {this}");
+        }
+
+        if (StageChannels is not { Length: 4 } || StageBlocks is not { Length: 4 } || SeBlocks is not { Length: 4 })
+        {
+            throw new ArgumentException("StageChannels, StageBlocks and SeBlocks need 4 entries each.");
+        }
+
+        if (StemChannels % 16 != 0 || StageChannels.Any(c => c < 16 || c % 16 != 0))
+        {
+            throw new ArgumentException("Stem and stage widths must be positive multiples of 16.");
+        }
+
+        for (int s = 0; s < 4; s++)
+        {
+            if (StageBlocks[s] < 1 || SeBlocks[s] < 0 || SeBlocks[s] > StageBlocks[s])
+            {
+                throw new ArgumentException($"Stage {s + 1}: need StageBlocks >= 1 and 0 <= SeBlocks <= StageBlocks.");
+            }
+        }
+    }
+
+    /// <summary>Every block in execution order.</summary>
+    public IReadOnlyList<BlockInfo> Blocks()
+    {
+        Validate();
+        var blocks = new List<BlockInfo>();
+        int h = InputHeight, w = InputWidth;
+        int ho = OutSize(h, 2), wo = OutSize(w, 2);
+        blocks.Add(new BlockInfo("stage0", BlockKind.Stem, InputChannels, StemChannels, 2, h, w, ho, wo, 1, 0));
+        h = ho;
+        w = wo;
+        int c = StemChannels;
+        for (int s = 0; s < 4; s++)
+        {
+            int n = StageBlocks[s];
+            for (int ix = 0; ix < n; ix++)
+            {
+                int stride = ix == 0 ? 2 : 1;
+                bool se = ix >= n - SeBlocks[s];
+                ho = OutSize(h, stride);
+                wo = OutSize(w, stride);
+                blocks.Add(new BlockInfo($"stage{s + 1}.{2 * ix}", BlockKind.Depthwise, c, c, stride, h, w, ho, wo, ConvBranches, se ? SeReduced(c) : 0));
+                h = ho;
+                w = wo;
+                int planes = StageChannels[s];
+                blocks.Add(new BlockInfo($"stage{s + 1}.{(2 * ix) + 1}", BlockKind.Pointwise, c, planes, 1, h, w, h, w, ConvBranches, se ? SeReduced(planes) : 0));
+                c = planes;
+            }
+        }
+
+        return blocks;
+    }
+
+    /// <summary>Floats of one CHW input image.</summary>
+    public int InputLength => InputChannels * InputHeight * InputWidth;
+
+    /// <summary>Width of the features entering the linear head.</summary>
+    public int FeatureChannels => StageChannels[3];
+
+    /// <summary>
+    /// The architecture JSON of docs/architecture-json.md (what goes into the fused file's
+    /// <c>mobileone.architecture</c> metadata), with optional normalisation and labels.
+    /// </summary>
+    public string ToArchitectureJson(IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? labels = null)
+    {
+        static string Ints(IEnumerable<int> v) => "[" + string.Join(", ", v.Select(x => x.ToString(CultureInfo.InvariantCulture))) + "]";
+        static string Floats(IEnumerable<float> v) => "[" + string.Join(", ", v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))) + "]";
+        var sb = new StringBuilder();
+        sb.Append('{');
+        sb.Append(CultureInfo.InvariantCulture, $"\"inputChannels\": {InputChannels}, \"inputSize\": [{InputHeight}, {InputWidth}], ");
+        sb.Append(CultureInfo.InvariantCulture, $"\"stemChannels\": {StemChannels}, \"stageChannels\": {Ints(StageChannels)}, ");
+        sb.Append(CultureInfo.InvariantCulture, $"\"stageBlocks\": {Ints(StageBlocks)}, \"seBlocks\": {Ints(SeBlocks)}, \"numClasses\": {NumClasses}");
+        if (mean != null && std != null)
+        {
+            sb.Append(", \"mean\": ").Append(Floats(mean)).Append(", \"std\": ").Append(Floats(std));
+        }
+
+        if (labels != null)
+        {
+            sb.Append(", \"labels\": [").Append(string.Join(", ", labels.Select(Quote))).Append(']');
+        }
+
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
+    /// <inheritdoc/>
+    public bool Equals(TrainingArchitecture? other) =>
+        other is not null && InputChannels == other.InputChannels && InputHeight == other.InputHeight && InputWidth == other.InputWidth
+        && StemChannels == other.StemChannels && NumClasses == other.NumClasses && ConvBranches == other.ConvBranches
+        && StageChannels.AsSpan().SequenceEqual(other.StageChannels) && StageBlocks.AsSpan().SequenceEqual(other.StageBlocks)
+        && SeBlocks.AsSpan().SequenceEqual(other.SeBlocks);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(InputChannels, InputHeight, InputWidth, StemChannels, NumClasses, ConvBranches, StageChannels.Sum(), StageBlocks.Sum());
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        FormattableString.Invariant($"{InputChannels}x{InputHeight}x{InputWidth}, stem {StemChannels}, stages [{string.Join(",", StageChannels)}] x [{string.Join(",", StageBlocks)}], SE [{string.Join(",", SeBlocks)}], {NumClasses} classes, k = {ConvBranches}");
+}
