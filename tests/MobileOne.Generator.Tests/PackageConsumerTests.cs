@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -33,19 +32,19 @@ public class PackageConsumerTests
     [Fact]
     public void ConsumerBuildsFromThePackagesRebuildsOnWeightChangeReportsBadFilesAndPublishesNativeAot()
     {
-        string repo = RepositoryRoot();
+        string repo = ProcessRunner.RepositoryRoot();
         using var work = new TempModels();
         string feed = work.PathOf("feed");
         // A version of its own, so the machine's package cache can never serve an older build of ours.
         string version = "0.1.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
         foreach (string project in new[] { "src/Runtime/MobileOne.Runtime.csproj", "src/Generator/MobileOne.Generator.csproj" })
         {
-            var (packCode, packLog) = Dotnet(repo, "pack", Path.Combine(repo, project), "-c", Configuration, "--no-build", "-o", feed, "-p:PackageVersion=" + version);
+            var (packCode, packLog) = ProcessRunner.Dotnet(repo, "pack", Path.Combine(repo, project), "-c", Configuration, "--no-build", "-o", feed, "-p:PackageVersion=" + version);
             Assert.True(packCode == 0, packLog);
         }
 
         string app = work.PathOf("Consumer");
-        var (newCode, newLog) = Dotnet(work.Directory, "new", "console", "-o", app, "--framework", "net10.0");
+        var (newCode, newLog) = ProcessRunner.Dotnet(work.Directory, "new", "console", "-o", app, "--framework", "net10.0");
         Assert.True(newCode == 0, newLog);
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
@@ -55,7 +54,7 @@ public class PackageConsumerTests
               </packageSources>
             </configuration>
             """);
-        var (addCode, addLog) = Dotnet(app, "add", "package", "MobileOne.Generator", "--version", version);
+        var (addCode, addLog) = ProcessRunner.Dotnet(app, "add", "package", "MobileOne.Generator", "--version", version);
         Assert.True(addCode == 0, addLog);
 
         NetworkCase odd = NetworkCase.Get("odd");
@@ -92,19 +91,19 @@ public class PackageConsumerTests
         string[] inputs = { Path.Combine(app, "odd.input"), Path.Combine(app, "gray.input") };
 
         // 1. Two models in one project: builds with no warnings, runs, and matches the reference.
-        var (code, log) = Dotnet(app, "build", "-c", "Release");
+        var (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
         Assert.True(code == 0, log);
-        var (runCode, output) = Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
+        var (runCode, output) = ProcessRunner.Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
         Assert.True(runCode == 0, output);
         float[] jitOdd = Parse(output, "odd");
         LogitComparison.AssertClose(odd.ReferenceA, jitOdd, "odd from the package");
         LogitComparison.AssertClose(gray.ReferenceA, Parse(output, "gray"), "gray (timm names) from the package");
 
         // 2. NativeAOT: publishes with zero trim/AOT warnings (warnings are errors here) and gives the same logits.
-        var (aotCode, aotLog) = Dotnet(app, "publish", "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", Path.Combine(app, "aot"));
+        var (aotCode, aotLog) = ProcessRunner.Dotnet(app, "publish", "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", Path.Combine(app, "aot"));
         Assert.True(aotCode == 0, aotLog);
         Assert.DoesNotMatch(@"warning (IL|AOT)\d+", aotLog);
-        var (nativeCode, nativeOutput) = Run(Path.Combine(app, "aot", "Consumer"), app, inputs);
+        var (nativeCode, nativeOutput) = ProcessRunner.Run(Path.Combine(app, "aot", "Consumer"), app, inputs);
         Assert.True(nativeCode == 0, nativeOutput);
         float[] aotOdd = Parse(nativeOutput, "odd");
         LogitComparison.AssertClose(LogitComparison.Widen(jitOdd), aotOdd, "NativeAOT vs JIT");
@@ -113,16 +112,16 @@ public class PackageConsumerTests
         // 3. New weights (same architecture) in the same file: a rebuild embeds them.
         FusedWeights other = FusedWeights.Random(odd.Architecture, 99);
         SafetensorsWriter.Write(Path.Combine(app, "models/odd_net.safetensors"), other, odd.Architecture, TensorNaming.Apple, "F32", ArchitectureJson.Metadata(odd.Architecture));
-        (code, log) = Dotnet(app, "build", "-c", "Release");
+        (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
         Assert.True(code == 0, log);
-        (runCode, output) = Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
+        (runCode, output) = ProcessRunner.Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
         Assert.True(runCode == 0, output);
         LogitComparison.AssertClose(DoubleReference.Run(odd.Architecture, other, odd.InputA), Parse(output, "odd"), "odd after the weights changed");
 
         // 4. A truncated weight file: a diagnostic with its ID at the file, and a clean build failure.
         byte[] bytes = File.ReadAllBytes(Path.Combine(app, "models/odd_net.safetensors"));
         File.WriteAllBytes(Path.Combine(app, "models/odd_net.safetensors"), bytes.AsSpan(0, bytes.Length / 2).ToArray());
-        (code, log) = Dotnet(app, "build", "-c", "Release");
+        (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
         _output.WriteLine(log);
         Assert.NotEqual(0, code);
         Assert.Matches(@"odd_net\.safetensors\(1,1\): error MO0002", log);
@@ -140,50 +139,5 @@ public class PackageConsumerTests
         byte[] bytes = new byte[values.Length * 4];
         Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
         return bytes;
-    }
-
-    private static string RepositoryRoot()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir != null && !File.Exists(Path.Combine(dir, "MobileOne.Generator.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        return dir ?? throw new InvalidOperationException("MobileOne.Generator.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static (int ExitCode, string Output) Dotnet(string workingDirectory, params string[] args)
-    {
-        var list = new List<string>(args);
-        if (args[0] is "build" or "publish" or "pack")
-        {
-            list.AddRange(new[] { "-nodeReuse:false", "-p:UseSharedCompilation=false", "-clp:NoSummary" });
-        }
-
-        return Run("dotnet", workingDirectory, list.ToArray());
-    }
-
-    private static (int ExitCode, string Output) Run(string fileName, string workingDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        using Process p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(8)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException(fileName + " " + string.Join(' ', args) + " did not finish in 8 minutes");
-        }
-
-        return (p.ExitCode, stdout.Result + stderr.Result);
     }
 }
