@@ -68,5 +68,29 @@ public class WeightReaderFuzzTests
         Assert.True(stats["ok"] > 0 && stats["WeightFileException"] > 0, stats.ToString());
     }
 
+    [Fact]
+    public void AFileLargerThanAnArrayIsRefusedBeforeReading()
+    {
+        // A sparse file of Array.MaxLength + 1 bytes: WeightFileException, not File.ReadAllBytes' IOException.
+        string path = Path.Combine(GeneratedNet.Directory, "too-large.safetensors");
+        try
+        {
+            using (var fs = File.Create(path))
+            {
+                fs.SetLength(Array.MaxLength + 1L);
+            }
+
+            var names = GeneratedNet.TinySe.Names;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            WeightFileException e = Assert.Throws<WeightFileException>(() => WeightReader.FromFile(path, names));
+            Assert.Contains("more than one array holds", e.Message, StringComparison.Ordinal);
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static byte[] HeaderOf(byte[] file) => file.AsSpan(8, (int)BitConverter.ToUInt64(file, 0)).ToArray();
 }
