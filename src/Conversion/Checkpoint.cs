@@ -23,6 +23,7 @@ public static class Checkpoint
             throw new FileNotFoundException($"'{path}' does not exist.", path);
         }
 
+        CheckpointLimits.CheckFileLength(new FileInfo(path).Length, Path.GetFileName(path));
         return Load(File.ReadAllBytes(path), Path.GetFileName(path));
     }
 

@@ -23,28 +23,32 @@ public static class DTypes
     public static float[] Widen(ReadOnlySpan<byte> src, string dtype, int count)
     {
         var dst = new float[count];
+        int size = Size(dtype);
         for (int i = 0; i < count; i++)
         {
-            dst[i] = dtype switch
-            {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(src.Slice(4 * i)),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(src.Slice(2 * i)),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(2 * i)) << 16),
-                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(src.Slice(8 * i)),
-                "I64" => BinaryPrimitives.ReadInt64LittleEndian(src.Slice(8 * i)),
-                "U64" => BinaryPrimitives.ReadUInt64LittleEndian(src.Slice(8 * i)),
-                "I32" => BinaryPrimitives.ReadInt32LittleEndian(src.Slice(4 * i)),
-                "U32" => BinaryPrimitives.ReadUInt32LittleEndian(src.Slice(4 * i)),
-                "I16" => BinaryPrimitives.ReadInt16LittleEndian(src.Slice(2 * i)),
-                "U16" => BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(2 * i)),
-                "I8" => (sbyte)src[i],
-                "U8" or "BOOL" => src[i],
-                _ => throw new ArgumentException($"Unsupported dtype {dtype}.", nameof(dtype)),
-            };
+            dst[i] = WidenOne(src.Slice(size * i), dtype);
         }
 
         return dst;
     }
+
+    /// <summary>Widens the little-endian element at the start of <paramref name="src"/> to float.</summary>
+    internal static float WidenOne(ReadOnlySpan<byte> src, string dtype) => dtype switch
+    {
+        "F32" => BinaryPrimitives.ReadSingleLittleEndian(src),
+        "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(src),
+        "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src) << 16),
+        "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(src),
+        "I64" => BinaryPrimitives.ReadInt64LittleEndian(src),
+        "U64" => BinaryPrimitives.ReadUInt64LittleEndian(src),
+        "I32" => BinaryPrimitives.ReadInt32LittleEndian(src),
+        "U32" => BinaryPrimitives.ReadUInt32LittleEndian(src),
+        "I16" => BinaryPrimitives.ReadInt16LittleEndian(src),
+        "U16" => BinaryPrimitives.ReadUInt16LittleEndian(src),
+        "I8" => (sbyte)src[0],
+        "U8" or "BOOL" => src[0],
+        _ => throw new ArgumentException($"Unsupported dtype {dtype}.", nameof(dtype)),
+    };
 
     /// <summary>Little-endian F32, F16 (round to nearest even) or BF16 (round to nearest even) bytes.</summary>
     public static byte[] Encode(ReadOnlySpan<float> values, string dtype)

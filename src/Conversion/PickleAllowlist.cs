@@ -225,7 +225,7 @@ public static class PickleAllowlist
                     ? " Save only the state dict (torch.save(model.state_dict(), path)) or convert it to safetensors in Python."
                     : " It looks like a pickled Python object (a whole model or a training-script class): save only the state dict (torch.save(model.state_dict(), path)).";
             throw new ConversionException(ConversionErrorKind.UnsafePickle,
-                $"{source} is refused: its pickle references the global '{full}', which is not on the allowlist (collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter, torch.*Storage, plain containers). Nothing was executed.{hint}");
+                $"{source} is refused: its pickle references the global '{TorchCheckpoint.Printable(full)}', which is not on the allowlist (collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter, torch.*Storage, plain containers). Nothing was executed.{hint}");
         }
 
         if (!seen.Contains(full))

@@ -29,34 +29,33 @@ public static class TorchCheckpoint
         prefix.Length >= 3 && prefix[0] == 0x80 && prefix[1] <= 5 && prefix[2] == 0x8a;
 
     /// <summary>Reads the object tree of a torch.save zip file; tensors come back as <see cref="Tensor"/> (unnamed).</summary>
-    /// <exception cref="ConversionException">Truncated or malformed file, or a refused global.</exception>
+    /// <exception cref="ConversionException">Truncated or malformed file, a refused global, or a limit of <see cref="CheckpointLimits"/> exceeded.</exception>
     public static object? ReadObject(byte[] file, string source)
     {
         ArgumentNullException.ThrowIfNull(file);
+        CheckpointLimits.CheckFileLength(file.LongLength, source);
         ZipArchive zip;
+        ZipArchiveEntry pkl;
         try
         {
+            // The central directory is read lazily (by Entries); both steps throw InvalidDataException on a damaged zip.
             zip = new ZipArchive(new MemoryStream(file, writable: false), ZipArchiveMode.Read);
+            pkl = FindPickle(zip, source);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
         {
             throw new ConversionException(ConversionErrorKind.Truncated, $"{source} starts like a PyTorch zip checkpoint but its zip directory is missing or damaged (truncated file?): {e.Message}", e);
         }
 
         using (zip)
         {
-            ZipArchiveEntry? pkl = zip.Entries.FirstOrDefault(e => e.FullName == "data.pkl" || (e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1));
-            if (pkl == null)
-            {
-                throw new ConversionException(ConversionErrorKind.InvalidFormat, $"{source} is a zip file but not a PyTorch checkpoint: it has no 'ARCHIVE/data.pkl' entry (entries: {string.Join(", ", zip.Entries.Take(5).Select(e => e.FullName))}).");
-            }
-
             string prefix = pkl.FullName[..^"data.pkl".Length];
-            byte[] pickle = ReadEntry(pkl, source);
+            var budget = new ReadBudget(file.LongLength, source);
+            byte[] pickle = ReadEntry(pkl, source, budget);
             var positions = new Dictionary<string, int>(StringComparer.Ordinal);
             PickleAllowlist.Check(pickle, source, positions);
             EnsureRegistered();
-            var storages = new StorageReader(zip, prefix, source);
+            var storages = new StorageReader(zip, prefix, source, budget);
             object? result;
             try
             {
@@ -67,7 +66,7 @@ public static class TorchCheckpoint
             {
                 throw;
             }
-            catch (Exception e) when (e is PickleException or InvalidCastException or InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+            catch (Exception e) when (e is PickleException or InvalidCastException or InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException or KeyNotFoundException or InvalidDataException or IOException)
             {
                 if (e.InnerException is ConversionException ce)
                 {
@@ -81,37 +80,228 @@ public static class TorchCheckpoint
                 throw new ConversionException(ce.Kind, ce.Message, ce);
             }
 
-            CheckTree(result, source, 0, positions);
+            CheckTree(result, source, 0, positions, new HashSet<object>(ReferenceEqualityComparer.Instance));
             return result;
         }
     }
 
-    internal static byte[] ReadEntry(ZipArchiveEntry entry, string source)
+    /// <summary>
+    /// Checks every entry name (no absolute, drive-qualified, backslashed or <c>..</c> paths, no control characters, no
+    /// duplicates: the reader never extracts to disk, but a name like that is never written by torch.save and is refused
+    /// rather than interpreted) and returns the <c>ARCHIVE/data.pkl</c> entry.
+    /// </summary>
+    private static ZipArchiveEntry FindPickle(ZipArchive zip, string source)
     {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        ZipArchiveEntry? pkl = null;
+        foreach (ZipArchiveEntry e in zip.Entries)
+        {
+            string name = e.FullName;
+            string? problem = UnsafeEntryName(name);
+            if (problem != null)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"{source} is refused: its zip entry '{Printable(name)}' has an unsafe path ({problem}); torch.save never writes such a name. Nothing was extracted or written.");
+            }
+
+            if (!names.Add(name))
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"{source} is refused: it has two zip entries named '{Printable(name)}', so which one is meant is ambiguous.");
+            }
+
+            if (pkl == null && (name == "data.pkl" || (name.EndsWith("/data.pkl", StringComparison.Ordinal) && name.Count(c => c == '/') == 1)))
+            {
+                pkl = e;
+            }
+        }
+
+        return pkl ?? throw new ConversionException(ConversionErrorKind.InvalidFormat,
+            $"{source} is a zip file but not a PyTorch checkpoint: it has no 'ARCHIVE/data.pkl' entry (entries: {string.Join(", ", zip.Entries.Take(5).Select(e => "'" + Printable(e.FullName) + "'"))}).");
+    }
+
+    /// <summary>Why an entry name is not a plain relative path, or null if it is.</summary>
+    internal static string? UnsafeEntryName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return "empty name";
+        }
+
+        if (name.Any(char.IsControl))
+        {
+            return "control character in the name";
+        }
+
+        if (name.Contains('\\', StringComparison.Ordinal))
+        {
+            return "backslash in the path";
+        }
+
+        if (name[0] == '/')
+        {
+            return "absolute path";
+        }
+
+        if (name.Length >= 2 && name[1] == ':' && char.IsAsciiLetter(name[0]))
+        {
+            return "drive-qualified path";
+        }
+
+        if (name.Split('/').Any(segment => segment is "." or ".."))
+        {
+            return "'..' or '.' path segment";
+        }
+
+        return null;
+    }
+
+    /// <summary>A name with control characters escaped, for messages.</summary>
+    internal static string Printable(string s)
+    {
+        var sb = new System.Text.StringBuilder(s.Length);
+        foreach (char c in s.Length > 200 ? s[..200] + "…" : s)
+        {
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Reads one entry with a bounded stream: its declared size is checked against <see cref="CheckpointLimits"/> first
+    /// (size, compression ratio, total inflated from this file), then at most that many bytes are inflated; an entry that
+    /// holds more than it declares is refused, not read on.
+    /// </summary>
+    internal static byte[] ReadEntry(ZipArchiveEntry entry, string source, ReadBudget budget)
+    {
+        string name = Printable(entry.FullName);
+        long declared, compressed;
+        try
+        {
+            declared = entry.Length;
+            compressed = entry.CompressedLength;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException)
+        {
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"Entry '{name}' of {source} has a damaged zip header: {e.Message}", e);
+        }
+
+        if (declared < 0 || compressed < 0 || compressed > budget.FileLength)
+        {
+            throw new ConversionException(ConversionErrorKind.Truncated, $"Entry '{name}' of {source} declares {compressed} compressed bytes in a {budget.FileLength}-byte file (truncated or damaged file?).");
+        }
+
+        if (declared > CheckpointLimits.MaxEntryBytes)
+        {
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"Entry '{name}' of {source} declares {CheckpointLimits.Bytes(declared)}, more than the {CheckpointLimits.Bytes(CheckpointLimits.MaxEntryBytes)} an entry may have.");
+        }
+
+        if (declared > CheckpointLimits.CompressionSlackBytes && declared > (long)CheckpointLimits.MaxCompressionRatio * compressed)
+        {
+            throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                $"{source} is refused as a decompression bomb: entry '{name}' would inflate {compressed} bytes to {CheckpointLimits.Bytes(declared)}, more than {CheckpointLimits.MaxCompressionRatio} times (torch.save does not compress). Nothing was inflated.");
+        }
+
+        budget.Take(declared, name);
         try
         {
             using Stream s = entry.Open();
-            using var ms = new MemoryStream((int)Math.Min(entry.Length, int.MaxValue));
-            s.CopyTo(ms);
-            if (ms.Length != entry.Length)
+            byte[] bytes = new byte[declared];
+            int total = 0;
+            while (total < bytes.Length)
             {
-                throw new ConversionException(ConversionErrorKind.Truncated, $"Entry '{entry.FullName}' of {source} has {ms.Length} of its {entry.Length} bytes (truncated file?).");
+                int n = s.Read(bytes, total, bytes.Length - total);
+                if (n == 0)
+                {
+                    throw new ConversionException(ConversionErrorKind.Truncated, $"Entry '{name}' of {source} has {total} of its {declared} bytes (truncated file?).");
+                }
+
+                total += n;
             }
 
-            return ms.ToArray();
+            Span<byte> one = stackalloc byte[1];
+            if (s.Read(one) != 0)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"{source} is refused: entry '{name}' holds more than the {declared} bytes its zip directory declares (a decompression bomb or a damaged file). It was not read on.");
+            }
+
+            // The inflater stops at the declared size by itself, so an entry that holds more (or other) bytes than its
+            // directory declares shows as a CRC mismatch.
+            uint crc = Crc32.Compute(bytes);
+            if (crc != entry.Crc32)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"Entry '{name}' of {source} fails its CRC-32 check (directory {entry.Crc32:x8}, content {crc:x8}): the file is damaged, or the entry holds other bytes than its directory declares.");
+            }
+
+            return bytes;
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
         {
-            throw new ConversionException(ConversionErrorKind.Truncated, $"Entry '{entry.FullName}' of {source} cannot be read (truncated or damaged file?): {e.Message}", e);
+            throw new ConversionException(ConversionErrorKind.Truncated, $"Entry '{name}' of {source} cannot be read (truncated or damaged file?): {e.Message}", e);
+        }
+    }
+
+    /// <summary>What one file may cost: bytes inflated from its zip, and elements materialised by its tensors.</summary>
+    internal sealed class ReadBudget
+    {
+        private readonly string _source;
+        private long _inflated;
+        private long _storageElements;
+        private long _viewedElements;
+
+        public ReadBudget(long fileLength, string source)
+        {
+            FileLength = fileLength;
+            _source = source;
+        }
+
+        public long FileLength { get; }
+
+        /// <summary>Counts <paramref name="bytes"/> more inflated bytes against the file's total.</summary>
+        public void Take(long bytes, string entry)
+        {
+            _inflated += bytes;
+            long limit = Math.Max(CheckpointLimits.CompressionSlackBytes, (long)CheckpointLimits.MaxCompressionRatio * FileLength);
+            if (_inflated > limit)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"{_source} is refused as a decompression bomb: reading entry '{entry}' brings the bytes inflated from this {FileLength}-byte file to {CheckpointLimits.Bytes(_inflated)}, more than {CheckpointLimits.MaxCompressionRatio} times its size (entries sharing compressed data?). Nothing more was inflated.");
+            }
+        }
+
+        /// <summary>Counts a storage of <paramref name="elements"/> elements.</summary>
+        public void AddStorage(long elements) => _storageElements += elements;
+
+        /// <summary>Counts a tensor of <paramref name="elements"/> elements before it is materialised.</summary>
+        public void View(long elements, string what)
+        {
+            long limit = (CheckpointLimits.MaxViewsPerStorageElement * _storageElements) + CheckpointLimits.ViewSlackElements;
+            if (elements > limit - _viewedElements)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat,
+                    $"{_source} is refused: {what} would bring the tensors' elements to {_viewedElements + elements}, more than {CheckpointLimits.MaxViewsPerStorageElement} times the {_storageElements} elements of the storages they view (plus {CheckpointLimits.ViewSlackElements}); a state dict does not view its storages that often.");
+            }
+
+            _viewedElements += elements;
         }
     }
 
     /// <summary>Defence in depth: the tree may only hold our own types, primitives and plain containers.</summary>
-    private static void CheckTree(object? o, string source, int depth, Dictionary<string, int> positions)
+    private static void CheckTree(object? o, string source, int depth, Dictionary<string, int> positions, HashSet<object> visited)
     {
-        if (depth > 100)
+        if (depth > CheckpointLimits.MaxNesting)
         {
-            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"The pickle in {source} nests deeper than 100 levels.");
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"The pickle in {source} nests deeper than {CheckpointLimits.MaxNesting} levels.");
+        }
+
+        // A container reached twice (shared by memo, or holding itself) is checked once: the walk stays linear in the
+        // pickle's size even for a tree that shares each level twice (2^depth paths).
+        if (o is Hashtable or object[] or ArrayList or HashSet<object> && !visited.Add(o))
+        {
+            return;
         }
 
         switch (o)
@@ -126,29 +316,29 @@ public static class TorchCheckpoint
 
                 foreach (DictionaryEntry e in h)
                 {
-                    CheckTree(e.Key, source, depth + 1, positions);
-                    CheckTree(e.Value, source, depth + 1, positions);
+                    CheckTree(e.Key, source, depth + 1, positions, visited);
+                    CheckTree(e.Value, source, depth + 1, positions, visited);
                 }
 
                 return;
             case object[] a:
                 foreach (object x in a)
                 {
-                    CheckTree(x, source, depth + 1, positions);
+                    CheckTree(x, source, depth + 1, positions, visited);
                 }
 
                 return;
             case ArrayList l:
                 foreach (object x in l)
                 {
-                    CheckTree(x, source, depth + 1, positions);
+                    CheckTree(x, source, depth + 1, positions, visited);
                 }
 
                 return;
             case HashSet<object> s:
                 foreach (object x in s)
                 {
-                    CheckTree(x, source, depth + 1, positions);
+                    CheckTree(x, source, depth + 1, positions, visited);
                 }
 
                 return;
@@ -356,11 +546,14 @@ public static class TorchCheckpoint
         private readonly string _source;
         private readonly Dictionary<string, TorchStorage> _cache = new(StringComparer.Ordinal);
 
-        public StorageReader(ZipArchive zip, string prefix, string source)
+        private readonly ReadBudget _budget;
+
+        public StorageReader(ZipArchive zip, string prefix, string source, ReadBudget budget)
         {
             _zip = zip;
             _prefix = prefix;
             _source = source;
+            _budget = budget;
         }
 
         public TorchStorage Get(string key, string dtype, long numel)
@@ -371,16 +564,31 @@ public static class TorchCheckpoint
             }
 
             string name = _prefix + "data/" + key;
-            ZipArchiveEntry entry = _zip.GetEntry(name)
-                ?? throw new ConversionException(ConversionErrorKind.Truncated, $"{_source} has no storage entry '{name}' that its pickle refers to (truncated or incomplete file?).");
-            byte[] bytes = ReadEntry(entry, _source);
-            long need = numel * DTypes.Size(dtype);
-            if (bytes.LongLength < need)
+            if (numel < 0)
             {
-                throw new ConversionException(ConversionErrorKind.Truncated, $"Storage '{name}' of {_source} has {bytes.LongLength} bytes but holds {numel} {dtype} elements ({need} bytes) (truncated file?).");
+                throw new ConversionException(ConversionErrorKind.InvalidFormat, $"Storage '{Printable(name)}' of {_source} has a negative element count {numel}.");
             }
 
-            s = new TorchStorage(key, dtype, numel, bytes, _source);
+            // Every entry name was checked when the zip was opened, so a key such as '../x' matches no entry.
+            ZipArchiveEntry entry = _zip.GetEntry(name)
+                ?? throw new ConversionException(ConversionErrorKind.Truncated, $"{_source} has no storage entry '{Printable(name)}' that its pickle refers to (truncated or incomplete file?).");
+            int elementSize = DTypes.Size(dtype);
+
+            // Checked against the entry's declared size before it is read: a numel of 10^12 allocates nothing.
+            long need = numel > CheckpointLimits.MaxEntryBytes ? long.MaxValue : numel * elementSize;
+            if (entry.Length < need)
+            {
+                throw new ConversionException(ConversionErrorKind.Truncated, $"Storage '{Printable(name)}' of {_source} has {entry.Length} bytes but holds {numel} {dtype} elements ({(need == long.MaxValue ? "more than " + CheckpointLimits.MaxEntryBytes : need.ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes) (truncated file?).");
+            }
+
+            byte[] bytes = ReadEntry(entry, _source, _budget);
+            if (bytes.LongLength < need)
+            {
+                throw new ConversionException(ConversionErrorKind.Truncated, $"Storage '{Printable(name)}' of {_source} has {bytes.LongLength} bytes but holds {numel} {dtype} elements ({need} bytes) (truncated file?).");
+            }
+
+            _budget.AddStorage(numel);
+            s = new TorchStorage(key, dtype, numel, bytes, _source, _budget);
             _cache[key] = s;
             return s;
         }
@@ -392,14 +600,16 @@ internal sealed class TorchStorage
 {
     private readonly byte[] _bytes;
     private readonly string _source;
+    private readonly TorchCheckpoint.ReadBudget _budget;
 
-    public TorchStorage(string key, string dtype, long numel, byte[] bytes, string source)
+    public TorchStorage(string key, string dtype, long numel, byte[] bytes, string source, TorchCheckpoint.ReadBudget budget)
     {
         Key = key;
         DType = dtype;
         Numel = numel;
         _bytes = bytes;
         _source = source;
+        _budget = budget;
     }
 
     public string Key { get; }
@@ -409,28 +619,54 @@ internal sealed class TorchStorage
     public long Numel { get; }
 
     /// <summary>A strided view as a dense row-major tensor.</summary>
+    /// <exception cref="ConversionException">The view reaches outside the storage, or would hold too many elements.</exception>
     public Tensor View(long offset, int[] size, int[] stride)
     {
+        string key = TorchCheckpoint.Printable(Key);
         if (size.Length != stride.Length)
         {
-            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor on storage {Key} of {_source} has {size.Length} sizes but {stride.Length} strides.");
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor on storage {key} of {_source} has {size.Length} sizes but {stride.Length} strides.");
         }
 
-        long count = Tensor.ElementCountOf(size);
-        long last = offset;
-        for (int i = 0; i < size.Length; i++)
+        if (size.Length > CheckpointLimits.MaxRank)
         {
-            last += size[i] == 0 ? 0 : (long)(size[i] - 1) * stride[i];
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor on storage {key} of {_source} has {size.Length} dimensions, more than the {CheckpointLimits.MaxRank} accepted.");
         }
 
-        if (count > 0 && (offset < 0 || last >= Numel))
+        // Element count, capped so that it cannot overflow (8 dimensions of 2^31 - 1 would).
+        long count = 1;
+        foreach (int d in size)
         {
-            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor of shape {Tensor.FormatShape(size)} reaches element {last} of storage {Key} of {_source}, which has {Numel}.");
+            count = d == 0 || count == 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
         }
 
         if (count > int.MaxValue)
         {
-            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor of shape {Tensor.FormatShape(size)} is too large.");
+            throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor of shape {Tensor.FormatShape(size)} on storage {key} of {_source} is too large ({count} elements).");
+        }
+
+        if (count > 0)
+        {
+            // The last element reached; sizes and strides are non-negative and each step is below 2^62, so checking
+            // against Numel after every step keeps the sum from overflowing.
+            long last = offset;
+            bool inside = offset >= 0 && offset < Numel;
+            for (int i = 0; i < size.Length && inside; i++)
+            {
+                last += (long)(size[i] - 1) * stride[i];
+                inside = last < Numel;
+            }
+
+            if (!inside)
+            {
+                throw new ConversionException(ConversionErrorKind.InvalidFormat, $"A tensor of shape {Tensor.FormatShape(size)} at offset {offset} with strides {Tensor.FormatShape(stride)} reaches outside storage {key} of {_source}, which has {Numel} elements.");
+            }
+        }
+
+        _budget.View(count, $"a tensor of shape {Tensor.FormatShape(size)} on storage {key}");
+        if (count == 0)
+        {
+            return new Tensor(string.Empty, DType, size, Array.Empty<float>());
         }
 
         int elem = DTypes.Size(DType);
@@ -463,7 +699,7 @@ internal sealed class TorchStorage
                     at += (long)index[d] * stride[d];
                 }
 
-                values[n] = DTypes.Widen(_bytes.AsSpan((int)(at * elem), elem), DType, 1)[0];
+                values[n] = DTypes.WidenOne(_bytes.AsSpan((int)(at * elem), elem), DType);
                 for (int d = size.Length - 1; d >= 0; d--)
                 {
                     if (++index[d] < size[d])

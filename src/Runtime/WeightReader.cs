@@ -34,6 +34,12 @@ public sealed class WeightReader : IDisposable
     public static WeightReader FromFile(string path, IReadOnlyList<TensorDescriptor> expected)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length > Array.MaxLength)
+        {
+            throw new WeightFileException($"{info.Name} has {info.Length} bytes, more than one array holds ({Array.MaxLength}).");
+        }
+
         byte[] bytes = File.ReadAllBytes(path);
         return FromBytes(bytes, Path.GetFileName(path), expected);
     }
