@@ -3,7 +3,7 @@
 // behind `mobileone fuse`) into the model the main sample compiles.
 //
 //   dotnet run --project samples/MobileOne.Train -c Release
-//   dotnet run --project samples/MobileOne.Train -c Release -- --epochs 6 --branches 4 --out samples/MobileOne.Sample/models
+//   dotnet run --project samples/MobileOne.Train -c Release -- --epochs 20 --branches 4 --out samples/MobileOne.Sample/models
 //
 // Options: --epochs N, --max-steps N (stop early, for a quick look), --batch N, --lr X, --branches K, --seed N, --threads N, --out DIR, --name NAME, --data DIR.
 using System;
@@ -27,7 +27,7 @@ if (!FashionMnist.IsInstalled(dataDir))
 int branches = IntArg("--branches", 4);
 var options = new TrainingOptions
 {
-    Epochs = IntArg("--epochs", 6),
+    Epochs = IntArg("--epochs", 20),
     BatchSize = IntArg("--batch", 128),
     LearningRate = double.Parse(Arg("--lr") ?? "0.1", CultureInfo.InvariantCulture),
     Seed = IntArg("--seed", 1),

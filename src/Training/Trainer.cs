@@ -7,7 +7,7 @@ namespace MobileOne.Training;
 public sealed record TrainingOptions
 {
     /// <summary>Epochs over the 60,000 training images.</summary>
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 20;
 
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 128;
