@@ -153,6 +153,10 @@ namespace MobileOne.Generator
             w.WriteLine($"private {spec.ClassName}({Rt}AlignedFloatBuffer weights)");
             w.WriteLine("{");
             w.WriteLine("    _weights = weights;");
+            w.WriteLine();
+            w.WriteLine("    // One inference on zeros, so that every kernel this network uses is compiled (fully optimised) here, at load,");
+            w.WriteLine("    // and the caller's first call runs at steady-state speed. It also sizes this thread's activation buffers.");
+            w.WriteLine("    Run(new float[InputLength], new float[NumClasses]);");
             w.WriteLine("}");
             w.WriteLine();
         }

@@ -117,6 +117,103 @@ public sealed unsafe class ParallelismTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void EveryPartRunsExactlyOnceInEveryRegion(int threads)
+    {
+        // Parts are claimed dynamically by the caller and the workers: over many back-to-back regions (as layers run),
+        // each part of each region must run once, with the region's own part count, and never after Run returned.
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = threads;
+        try
+        {
+            for (int region = 0; region < 2000; region++)
+            {
+                int maxParts = 1 + (region % 23);
+                var ctx = new CountingContext { Expected = Math.Min(maxParts, threads * Parallelism.PartsPerThread), ThrowOnPart = -1 };
+                Parallelism.For(&CountPart, &ctx, maxParts);
+                int parts = ctx.Expected;
+                for (int p = 0; p < 64; p++)
+                {
+                    Assert.Equal(p < parts ? 1 : 0, Volatile.Read(ref ctx.Counts[p]));
+                }
+
+                Assert.Equal(0, ctx.WrongParts);
+            }
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Fact]
+    public void AnExceptionInAPartReachesTheCallerAndThePoolStaysUsable()
+    {
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = 2;
+        try
+        {
+            var ctx = new CountingContext { Expected = 2 * Parallelism.PartsPerThread, ThrowOnPart = 5 };
+            InvalidOperationException? e = null;
+            try
+            {
+                RunCounting(ref ctx, 100);
+            }
+            catch (InvalidOperationException caught)
+            {
+                e = caught;
+            }
+
+            Assert.NotNull(e);
+            Assert.Equal("part 5", e.Message);
+
+            var ok = new CountingContext { Expected = 2 * Parallelism.PartsPerThread, ThrowOnPart = -1 };
+            RunCounting(ref ok, 100);
+            for (int p = 0; p < ok.Expected; p++)
+            {
+                Assert.Equal(1, ok.Counts[p]);
+            }
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    private static void RunCounting(ref CountingContext ctx, int maxParts)
+    {
+        fixed (CountingContext* p = &ctx)
+        {
+            Parallelism.For(&CountPart, p, maxParts);
+        }
+    }
+
+    private static void CountPart(void* context, int part, int parts)
+    {
+        var c = (CountingContext*)context;
+        if (parts != c->Expected || (uint)part >= (uint)parts)
+        {
+            Interlocked.Increment(ref c->WrongParts);
+            return;
+        }
+
+        Interlocked.Increment(ref c->Counts[part]);
+        if (part == c->ThrowOnPart)
+        {
+            throw new InvalidOperationException("part " + part.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private struct CountingContext
+    {
+        public fixed int Counts[64];
+        public int Expected;
+        public int WrongParts;
+        public int ThrowOnPart;
+    }
+
     [Fact]
     public void DegreeIsClamped()
     {

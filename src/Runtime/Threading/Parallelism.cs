@@ -76,7 +76,8 @@ public static class Parallelism
             pool.BatchNetwork = network;
             try
             {
-                pool.Run(&BatchPart, &ctx, threads);
+                // One part per image (claimed dynamically), so a slow thread does not hold up the batch.
+                pool.Run(&BatchPart, &ctx, Math.Min(batchSize, WorkerPool.MaxParts));
             }
             finally
             {
@@ -86,11 +87,16 @@ public static class Parallelism
         }
     }
 
+    /// <summary>Parts per thread of a parallel layer (more balances better; fewer re-stream less shared data).</summary>
+    internal const int PartsPerThread = 4;
+
     /// <summary>
-    /// Runs <paramref name="body"/>(<paramref name="context"/>, part, parts) for part = 0 .. parts-1, where parts is
-    /// at most <paramref name="maxParts"/> and <see cref="MaxDegreeOfParallelism"/>; part 0 runs on the caller.
-    /// When the pool is busy (a concurrent or nested call) or one thread is allowed, runs body(context, 0, 1).
+    /// Runs <paramref name="body"/>(<paramref name="context"/>, part, parts) once for every part = 0 .. parts-1, where
+    /// parts is at most <paramref name="maxParts"/> and <see cref="PartsPerThread"/> x <see cref="MaxDegreeOfParallelism"/>;
+    /// the caller and the pool's workers claim parts as they become free. When the pool is busy (a concurrent or nested
+    /// call) or one thread is allowed, runs body(context, 0, 1).
     /// </summary>
+
     internal static unsafe void For(delegate*<void*, int, int, void> body, void* context, int maxParts)
     {
         int threads = Math.Min(MaxDegreeOfParallelism, maxParts);
@@ -103,7 +109,9 @@ public static class Parallelism
 
         try
         {
-            pool.Run(body, context, threads);
+            // A few parts per thread, claimed dynamically: the threads balance themselves, and a thread the OS has
+            // descheduled delays only the part it holds.
+            pool.Run(body, context, Math.Min(maxParts, threads * PartsPerThread));
         }
         finally
         {

@@ -7,12 +7,18 @@ namespace MobileOne.Runtime;
 
 /// <summary>
 /// A process-wide pool of persistent worker threads that run one parallel region at a time. A region is a function
-/// pointer and a context pointer (the caller's stack): publishing it bumps a generation counter that the workers
-/// spin on for a short while (≈50 µs, so consecutive layers hand over in well under a microsecond) before they
+/// pointer, a context pointer (the caller's stack) and a number of parts; the caller and the workers claim parts one
+/// at a time from a shared counter, so a worker that the OS has descheduled (another process on the core) only
+/// delays the part it holds, never the whole layer: the caller takes the rest. The counter also carries the region's
+/// generation and part count, so a late worker can never claim a part of a region that has ended. Workers spin on the
+/// generation for a short while (≈50 µs, so consecutive layers hand over in well under a microsecond) before they
 /// block on a monitor. Nothing is allocated per region.
 /// </summary>
 internal sealed unsafe class WorkerPool
 {
+    /// <summary>The most parts one region may have (the part fields of the state are 16 bits wide).</summary>
+    public const int MaxParts = 0x7FFF;
+
     private static readonly object s_createLock = new();
     private static WorkerPool? s_shared;
     private static int s_busy;
@@ -22,9 +28,10 @@ internal sealed unsafe class WorkerPool
     private Thread[] _threads = Array.Empty<Thread>();
     private delegate*<void*, int, int, void> _body;
     private void* _context;
-    private int _parts;
-    private int _generation;
-    private int _remaining;
+
+    // generation (bits 32-63) | parts (bits 16-31) | next part to claim (bits 0-15)
+    private long _state;
+    private int _done;
     private int _sleepers;
     private Exception? _error;
 
@@ -50,17 +57,24 @@ internal sealed unsafe class WorkerPool
     /// <summary>Gives the pool back.</summary>
     public void Release() => Volatile.Write(ref s_busy, 0);
 
-    /// <summary>Runs body(context, part, parts) for every part; part 0 on the caller. The caller holds the pool.</summary>
+    /// <summary>
+    /// Runs body(context, part, parts) once for every part in 0..parts-1, on the caller and on whichever workers are
+    /// awake; returns when every part has finished. The caller holds the pool.
+    /// </summary>
     public void Run(delegate*<void*, int, int, void> body, void* context, int parts)
     {
+        if ((uint)(parts - 1) >= MaxParts)
+        {
+            throw new ArgumentOutOfRangeException(nameof(parts), parts, $"Expected 1 to {MaxParts} parts.");
+        }
+
         _body = body;
         _context = context;
-        _parts = parts;
         _error = null;
-        // Every worker reports back, even one without a part, so that none can read this region's fields
-        // after the next region has overwritten them.
-        Volatile.Write(ref _remaining, _threads.Length);
-        Interlocked.Increment(ref _generation);
+        Volatile.Write(ref _done, 0);
+        int generation = (int)(Volatile.Read(ref _state) >> 32) + 1;
+        // Publishes the fields above (a full fence) before any worker can claim a part.
+        Interlocked.Exchange(ref _state, ((long)generation << 32) | ((long)parts << 16));
         if (Volatile.Read(ref _sleepers) > 0)
         {
             lock (_gate)
@@ -71,13 +85,31 @@ internal sealed unsafe class WorkerPool
 
         try
         {
-            body(context, 0, parts);
+            int part;
+            while ((part = Claim(generation)) >= 0)
+            {
+                try
+                {
+                    body(context, part, parts);
+                }
+                finally
+                {
+                    Interlocked.Increment(ref _done);
+                }
+            }
         }
         finally
         {
-            // Wait for the workers even when part 0 threw: they read the caller's stack.
+            // Also when a part threw on this thread: take every part not yet claimed (so none starts), count it as done,
+            // and wait for the parts that workers are running, since they read the caller's stack.
+            int part;
+            while ((part = Claim(generation)) >= 0)
+            {
+                Interlocked.Increment(ref _done);
+            }
+
             var spin = default(SpinWait);
-            while (Volatile.Read(ref _remaining) != 0)
+            while (Volatile.Read(ref _done) != parts)
             {
                 spin.SpinOnce(sleep1Threshold: -1);
             }
@@ -87,6 +119,25 @@ internal sealed unsafe class WorkerPool
         {
             _error = null;
             ExceptionDispatchInfo.Capture(error).Throw();
+        }
+    }
+
+    /// <summary>Claims the next part of region <paramref name="generation"/>, or returns -1 when it has none left or has ended.</summary>
+    private int Claim(int generation)
+    {
+        while (true)
+        {
+            long s = Volatile.Read(ref _state);
+            int next = (int)(s & 0xFFFF), parts = (int)((s >> 16) & 0xFFFF);
+            if ((int)(s >> 32) != generation || next >= parts)
+            {
+                return -1;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, s + 1, s) == s)
+            {
+                return next;
+            }
         }
     }
 
@@ -110,8 +161,8 @@ internal sealed unsafe class WorkerPool
         for (int i = _threads.Length; i < count; i++)
         {
             int index = i + 1;
-            int generation = _generation; // before the next Run publishes: the new thread must not miss it
-            threads[i] = new Thread(() => WorkerLoop(index, generation))
+            int generation = (int)(Volatile.Read(ref _state) >> 32); // before the next Run publishes: the new thread must not miss it
+            threads[i] = new Thread(() => WorkerLoop(generation))
             {
                 IsBackground = true,
                 Name = "MobileOne worker " + index.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -122,25 +173,27 @@ internal sealed unsafe class WorkerPool
         _threads = threads;
     }
 
-    private void WorkerLoop(int index, int seen)
+    private void WorkerLoop(int seen)
     {
         while (true)
         {
             seen = WaitForGeneration(seen);
-            int parts = _parts;
-            if (index < parts)
+            int part;
+            while ((part = Claim(seen)) >= 0)
             {
+                // The region cannot end while this part is unfinished, so its body, context and part count are current.
+                int parts = (int)((Volatile.Read(ref _state) >> 16) & 0xFFFF);
                 try
                 {
-                    _body(_context, index, parts);
+                    _body(_context, part, parts);
                 }
                 catch (Exception e)
                 {
                     Interlocked.CompareExchange(ref _error, e, null);
                 }
-            }
 
-            Interlocked.Decrement(ref _remaining);
+                Interlocked.Increment(ref _done);
+            }
         }
     }
 
@@ -150,7 +203,7 @@ internal sealed unsafe class WorkerPool
         int spins = 0;
         while (true)
         {
-            int g = Volatile.Read(ref _generation);
+            int g = (int)(Volatile.Read(ref _state) >> 32);
             if (g != seen)
             {
                 return g;
@@ -169,7 +222,7 @@ internal sealed unsafe class WorkerPool
             try
             {
                 int g;
-                while ((g = Volatile.Read(ref _generation)) == seen)
+                while ((g = (int)(Volatile.Read(ref _state) >> 32)) == seen)
                 {
                     Monitor.Wait(_gate);
                 }

@@ -81,6 +81,10 @@ namespace TestApp
         private MobileOneS0(global::MobileOne.Runtime.AlignedFloatBuffer weights)
         {
             _weights = weights;
+
+            // One inference on zeros, so that every kernel this network uses is compiled (fully optimised) here, at load,
+            // and the caller's first call runs at steady-state speed. It also sizes this thread's activation buffers.
+            Run(new float[InputLength], new float[NumClasses]);
         }
 
         private static readonly global::System.Lazy<MobileOneS0> s_default = new global::System.Lazy<MobileOneS0>(LoadEmbedded);

@@ -81,6 +81,10 @@ namespace TestApp
         private S1ArchOnly(global::MobileOne.Runtime.AlignedFloatBuffer weights)
         {
             _weights = weights;
+
+            // One inference on zeros, so that every kernel this network uses is compiled (fully optimised) here, at load,
+            // and the caller's first call runs at steady-state speed. It also sizes this thread's activation buffers.
+            Run(new float[InputLength], new float[NumClasses]);
         }
 
         /// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
