@@ -195,7 +195,10 @@ public static class WeightPacking
         }
     }
 
-    /// <summary>Packs a linear weight <c>[N, Cin]</c> transposed into <c>[Cin][NP]</c>.</summary>
+    /// <summary>
+    /// Packs a linear weight <c>[N, Cin]</c> into blocks of 16 outputs, <c>[NP/16][Cin][16]</c> (the pointwise layout):
+    /// the kernel then reads each block's weights as one contiguous stream.
+    /// </summary>
     /// <param name="w">Source weight, <c>outFeatures * inFeatures</c> floats.</param>
     /// <param name="outFeatures">Output features N.</param>
     /// <param name="inFeatures">Input features Cin.</param>
@@ -205,11 +208,12 @@ public static class WeightPacking
         int n = Check(w, nameof(w), checked(Positive(outFeatures, nameof(outFeatures)) * Positive(inFeatures, nameof(inFeatures))), dst, PackedSize.Linear(outFeatures, inFeatures), "[N, Cin]");
         dst = dst.Slice(0, n);
         int np = PackedSize.RoundUp16(outFeatures);
-        for (int i = 0; i < inFeatures; i++)
+        for (int o = 0; o < np; o++)
         {
-            for (int o = 0; o < np; o++)
+            int block = o / 16, lane = o % 16;
+            for (int i = 0; i < inFeatures; i++)
             {
-                dst[(i * np) + o] = o < outFeatures ? w[(o * inFeatures) + i] : 0f;
+                dst[(((block * inFeatures) + i) * 16) + lane] = o < outFeatures ? w[(o * inFeatures) + i] : 0f;
             }
         }
     }

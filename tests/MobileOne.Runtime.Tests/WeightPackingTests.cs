@@ -154,7 +154,7 @@ public sealed class WeightPackingTests
         {
             for (int o = 0; o < np; o++)
             {
-                Assert.Equal(o < n ? src[(o * cin) + i] : 0f, dst[(i * np) + o]);
+                Assert.Equal(o < n ? src[(o * cin) + i] : 0f, dst[((((o / 16) * cin) + i) * 16) + (o % 16)]);
             }
         }
     }

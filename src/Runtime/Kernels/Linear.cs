@@ -3,13 +3,16 @@ using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
 
-/// <summary>The classifier head: <c>output[NP] = bias + sum_i input[i] * W[i][.]</c> over the transposed packed weight.</summary>
+/// <summary>
+/// The classifier head: <c>output[o] = bias[o] + sum_i input[i] * W[o, i]</c> over the weight packed in blocks of 16
+/// outputs (<c>[NP/16][Cin][16]</c>), four blocks at a time, so that the weights stream from memory contiguously.
+/// </summary>
 public static unsafe class Linear
 {
     /// <summary>Runs the fully connected layer on spans; every length is checked before any memory is touched.</summary>
     /// <param name="input">At least <c>inFeatures</c> floats.</param>
     /// <param name="inFeatures">Input features.</param>
-    /// <param name="weights">Packed (transposed) weights, at least <c>inFeatures * outFeaturesPadded</c> floats.</param>
+    /// <param name="weights">Packed weights (<c>[NP/16][Cin][16]</c>), at least <c>inFeatures * outFeaturesPadded</c> floats.</param>
     /// <param name="bias">Packed bias, at least <c>outFeaturesPadded</c> floats.</param>
     /// <param name="outFeaturesPadded">Outputs rounded up to a multiple of 16.</param>
     /// <param name="output">At least <c>outFeaturesPadded</c> floats.</param>
@@ -31,7 +34,7 @@ public static unsafe class Linear
     /// <summary>Runs the fully connected layer (no activation).</summary>
     /// <param name="input">Input features, at least <paramref name="inFeatures"/> floats.</param>
     /// <param name="inFeatures">Input features Cin.</param>
-    /// <param name="weights">Packed, transposed weight <c>[Cin][NP]</c> (see <see cref="WeightPacking.PackLinear"/>).</param>
+    /// <param name="weights">Packed weight <c>[NP/16][Cin][16]</c> (see <see cref="WeightPacking.PackLinear"/>).</param>
     /// <param name="bias">Packed bias <c>[NP]</c>.</param>
     /// <param name="outFeaturesPadded">NP, output features rounded up to a multiple of 16.</param>
     /// <param name="output">Output, <paramref name="outFeaturesPadded"/> floats (padding outputs come out 0).</param>
@@ -65,23 +68,26 @@ public static unsafe class Linear
         where T : struct, IFloat16Block<T>
     {
         int blocks = np / 16;
+        nint panel = (nint)inFeatures * 16;
         int b = 0;
         for (; b + 4 <= blocks; b += 4)
         {
-            float* w = weights + (b * 16);
+            float* w0 = weights + (b * panel);
+            float* w1 = w0 + panel;
+            float* w2 = w1 + panel;
+            float* w3 = w2 + panel;
             float* bb = bias + (b * 16);
             T a0 = T.Load(bb);
             T a1 = T.Load(bb + 16);
             T a2 = T.Load(bb + 32);
             T a3 = T.Load(bb + 48);
-            for (int i = 0; i < inFeatures; i++)
+            for (nint i = 0; i < inFeatures; i++)
             {
                 T x = T.Broadcast(input[i]);
-                a0 = T.MultiplyAdd(x, T.Load(w), a0);
-                a1 = T.MultiplyAdd(x, T.Load(w + 16), a1);
-                a2 = T.MultiplyAdd(x, T.Load(w + 32), a2);
-                a3 = T.MultiplyAdd(x, T.Load(w + 48), a3);
-                w += np;
+                a0 = T.MultiplyAdd(x, T.Load(w0 + (i * 16)), a0);
+                a1 = T.MultiplyAdd(x, T.Load(w1 + (i * 16)), a1);
+                a2 = T.MultiplyAdd(x, T.Load(w2 + (i * 16)), a2);
+                a3 = T.MultiplyAdd(x, T.Load(w3 + (i * 16)), a3);
             }
 
             float* o = output + (b * 16);
@@ -93,12 +99,11 @@ public static unsafe class Linear
 
         for (; b < blocks; b++)
         {
-            float* w = weights + (b * 16);
+            float* w = weights + (b * panel);
             T a = T.Load(bias + (b * 16));
-            for (int i = 0; i < inFeatures; i++)
+            for (nint i = 0; i < inFeatures; i++)
             {
-                a = T.MultiplyAdd(T.Broadcast(input[i]), T.Load(w), a);
-                w += np;
+                a = T.MultiplyAdd(T.Broadcast(input[i]), T.Load(w + (i * 16)), a);
             }
 
             T.Store(output + (b * 16), a);
