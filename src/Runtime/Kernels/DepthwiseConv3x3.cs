@@ -253,30 +253,28 @@ public static unsafe class DepthwiseConv3x3
         int blocks, int oy, int ox, int stride, bool relu)
         where T : struct, IFloat16Block<T>
     {
+        // The taps inside the input, once per pixel: [ky0, ky1) x [kx0, kx1).
         int iy0 = (oy * stride) - 1;
         int ix0 = (ox * stride) - 1;
+        int ky0 = Math.Max(0, -iy0), ky1 = Math.Min(3, inHeight - iy0);
+        int kx0 = Math.Max(0, -ix0), kx1 = Math.Min(3, inWidth - ix0);
+        nint rowStride = (nint)inWidth * cp;
+        float* first = input + ((((nint)(iy0 + ky0) * inWidth) + ix0 + kx0) * cp);
+        float* firstWeight = weights + ((((ky0 * 3) + kx0) * (nint)cp));
         for (int b = 0; b < blocks; b++)
         {
             T a = T.Load(bias + (b * 16));
-            for (int ky = 0; ky < 3; ky++)
+            float* row = first + (b * 16);
+            float* wrow = firstWeight + (b * 16);
+            for (int ky = ky0; ky < ky1; ky++)
             {
-                int iy = iy0 + ky;
-                if ((uint)iy >= (uint)inHeight)
+                for (int kx = 0; kx < kx1 - kx0; kx++)
                 {
-                    continue;
+                    a = T.MultiplyAdd(T.Load(row + (kx * (nint)cp)), T.Load(wrow + (kx * (nint)cp)), a);
                 }
 
-                for (int kx = 0; kx < 3; kx++)
-                {
-                    int ix = ix0 + kx;
-                    if ((uint)ix >= (uint)inWidth)
-                    {
-                        continue;
-                    }
-
-                    float* px = input + ((((nint)iy * inWidth) + ix) * cp) + (b * 16);
-                    a = T.MultiplyAdd(T.Load(px), T.Load(weights + (((ky * 3) + kx) * cp) + (b * 16)), a);
-                }
+                row += rowStride;
+                wrow += 3 * (nint)cp;
             }
 
             if (relu)
