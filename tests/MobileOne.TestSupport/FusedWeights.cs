@@ -103,6 +103,32 @@ public sealed class FusedWeights
     public const double MeanRemoval = 0.1;
 
     /// <summary>
+    /// Deterministic weights that do not depend on libm: uniform in ±sqrt(3 / fan-in) from a seeded
+    /// <see cref="System.Random"/> (whose seeded sequence is fixed across platforms), biases uniform in ±0.05.
+    /// </summary>
+    public static FusedWeights Uniform(MobileOneArchitecture arch, int seed)
+    {
+        var weights = new FusedWeights(arch);
+        var rng = new System.Random(seed);
+        foreach (var (_, shape, values) in weights.Tensors())
+        {
+            long fanIn = 1;
+            for (int i = 1; i < shape.Length; i++)
+            {
+                fanIn *= shape[i];
+            }
+
+            double scale = shape.Length == 1 ? 0.05 : Math.Sqrt(3.0 / fanIn);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)(((rng.NextDouble() * 2) - 1) * scale);
+            }
+        }
+
+        return weights;
+    }
+
+    /// <summary>
     /// Deterministic random weights of a realistic scale whose output still depends on the input at every depth,
     /// while float rounding errors stay far below the comparison tolerance.
     /// <para>

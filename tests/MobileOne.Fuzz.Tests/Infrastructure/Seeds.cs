@@ -78,27 +78,7 @@ public static class Seeds
     };
 
     /// <summary>Deterministic weights: uniform in ±sqrt(3 / fan-in), biases ±0.05.</summary>
-    public static FusedWeights Weights(MobileOneArchitecture arch, int seed)
-    {
-        var weights = new FusedWeights(arch);
-        var rng = new Random(seed);
-        foreach (var (_, shape, values) in weights.Tensors())
-        {
-            long fanIn = 1;
-            for (int i = 1; i < shape.Length; i++)
-            {
-                fanIn *= shape[i];
-            }
-
-            double scale = shape.Length == 1 ? 0.05 : Math.Sqrt(3.0 / fanIn);
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (float)(((rng.NextDouble() * 2) - 1) * scale);
-            }
-        }
-
-        return weights;
-    }
+    public static FusedWeights Weights(MobileOneArchitecture arch, int seed) => FusedWeights.Uniform(arch, seed);
 
     public static byte[] Encode(MobileOneArchitecture arch, FusedWeights weights, TensorNaming naming, string dtype, IDictionary<string, string>? metadata)
     {

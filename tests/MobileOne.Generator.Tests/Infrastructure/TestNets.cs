@@ -68,31 +68,8 @@ public static class TestNets
         return stream.ToArray();
     }
 
-    /// <summary>
-    /// Deterministic weights that do not depend on libm: uniform in ±sqrt(3 / fan-in) from a seeded
-    /// <see cref="Random"/> (whose seeded sequence is fixed across platforms), biases uniform in ±0.05.
-    /// </summary>
-    public static FusedWeights SeededWeights(MobileOneArchitecture arch, int seed)
-    {
-        var weights = new FusedWeights(arch);
-        var rng = new Random(seed);
-        foreach (var (name, shape, values) in weights.Tensors())
-        {
-            long fanIn = 1;
-            for (int i = 1; i < shape.Length; i++)
-            {
-                fanIn *= shape[i];
-            }
-
-            double scale = shape.Length == 1 ? 0.05 : Math.Sqrt(3.0 / fanIn);
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (float)(((rng.NextDouble() * 2) - 1) * scale);
-            }
-        }
-
-        return weights;
-    }
+    /// <summary>Deterministic weights that do not depend on libm (see <see cref="FusedWeights.Uniform"/>).</summary>
+    public static FusedWeights SeededWeights(MobileOneArchitecture arch, int seed) => FusedWeights.Uniform(arch, seed);
 
     /// <summary>Tensor entries for <see cref="SafetensorsWriter.WriteRaw"/>: (name, dtype, shape, bytes) in file order.</summary>
     public static List<(string name, string dtype, long[] shape, byte[] data)> Entries(MobileOneArchitecture arch, TensorNaming naming = TensorNaming.Apple, int seed = 1)
