@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using MobileOne.Conversion;
 
 namespace MobileOne.Training;
 
@@ -64,11 +65,8 @@ public sealed record TrainingArchitecture(
     public static TrainingArchitecture FashionMnist(int convBranches = 4) =>
         new(1, 32, 32, 32, new[] { 32, 64, 128, 256 }, new[] { 2, 3, 4, 1 }, new[] { 0, 0, 0, 0 }, 10, convBranches);
 
-    /// <summary>SE hidden width for C channels: max(1, C / 16) (Apple's int(C * 0.0625)).</summary>
-    public static int SeReduced(int channels) => Math.Max(1, channels / 16);
-
     /// <summary>Output size of a pad-1 3x3 conv.</summary>
-    public static int OutSize(int size, int stride) => ((size + 2 - 3) / stride) + 1;
+    public static int OutSize(int size, int stride) => NetworkArchitecture.OutSize(size, stride);
 
     /// <summary>Throws when the architecture cannot be trained here.</summary>
     public void Validate()
@@ -97,36 +95,17 @@ public sealed record TrainingArchitecture(
         }
     }
 
-    /// <summary>Every block in execution order.</summary>
+    /// <summary>Every block in execution order: the fused network's layers (MobileOne.Conversion) with k branches.</summary>
     public IReadOnlyList<BlockInfo> Blocks()
     {
         Validate();
-        var blocks = new List<BlockInfo>();
-        int h = InputHeight, w = InputWidth;
-        int ho = OutSize(h, 2), wo = OutSize(w, 2);
-        blocks.Add(new BlockInfo("stage0", BlockKind.Stem, InputChannels, StemChannels, 2, h, w, ho, wo, 1, 0));
-        h = ho;
-        w = wo;
-        int c = StemChannels;
-        for (int s = 0; s < 4; s++)
-        {
-            int n = StageBlocks[s];
-            for (int ix = 0; ix < n; ix++)
-            {
-                int stride = ix == 0 ? 2 : 1;
-                bool se = ix >= n - SeBlocks[s];
-                ho = OutSize(h, stride);
-                wo = OutSize(w, stride);
-                blocks.Add(new BlockInfo($"stage{s + 1}.{2 * ix}", BlockKind.Depthwise, c, c, stride, h, w, ho, wo, ConvBranches, se ? SeReduced(c) : 0));
-                h = ho;
-                w = wo;
-                int planes = StageChannels[s];
-                blocks.Add(new BlockInfo($"stage{s + 1}.{(2 * ix) + 1}", BlockKind.Pointwise, c, planes, 1, h, w, h, w, ConvBranches, se ? SeReduced(planes) : 0));
-                c = planes;
-            }
-        }
-
-        return blocks;
+        var fused = new NetworkArchitecture(InputChannels, InputHeight, InputWidth, StemChannels, StageChannels, StageBlocks, SeBlocks, NumClasses);
+        return fused.Layers().Select(l => new BlockInfo(
+            l.Name,
+            l.Kind switch { ConvLayerKind.Stem => BlockKind.Stem, ConvLayerKind.Depthwise => BlockKind.Depthwise, _ => BlockKind.Pointwise },
+            l.InChannels, l.OutChannels, l.Stride, l.InHeight, l.InWidth, l.OutHeight, l.OutWidth,
+            l.Kind == ConvLayerKind.Stem ? 1 : ConvBranches,
+            l.HasSe ? l.SeReducedChannels : 0)).ToList();
     }
 
     /// <summary>Floats of one CHW input image.</summary>
