@@ -230,16 +230,8 @@ namespace MobileOne.Generator
             w.WriteLine("/// <param name=\"logits\">Receives <see cref=\"NumClasses\"/> logits.</param>");
             using (w.WriteBlock($"public void Run({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits)"))
             {
-                w.WriteLine("if (input.Length != InputLength)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input));");
-                w.WriteLine("}");
-                w.WriteLine();
-                w.WriteLine("if (logits.Length != NumClasses)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected room for {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits));");
-                w.WriteLine("}");
-                w.WriteLine();
+                EmitGuard(w, "input.Length != InputLength", $"{Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input))");
+                EmitGuard(w, "logits.Length != NumClasses", $"{Sys}ArgumentException($\"Expected room for {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits))");
                 w.WriteLine("Forward(input, logits, ScratchForThisThread(), default, default, default, default);");
             }
 
@@ -250,21 +242,9 @@ namespace MobileOne.Generator
             w.WriteLine("/// <param name=\"batchSize\">Number of images.</param>");
             using (w.WriteBlock($"public void Run({Sys}ReadOnlySpan<float> inputs, {Sys}Span<float> logits, int batchSize)"))
             {
-                w.WriteLine("if (batchSize < 0)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\");");
-                w.WriteLine("}");
-                w.WriteLine();
-                w.WriteLine("if (inputs.Length != (long)batchSize * InputLength)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected {{batchSize}} x {{InputLength}} input floats ({shape} per image, CHW), got {{inputs.Length}}.\", nameof(inputs));");
-                w.WriteLine("}");
-                w.WriteLine();
-                w.WriteLine("if (logits.Length != (long)batchSize * NumClasses)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected room for {{batchSize}} x {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits));");
-                w.WriteLine("}");
-                w.WriteLine();
+                EmitGuard(w, "batchSize < 0", $"{Sys}ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\")");
+                EmitGuard(w, "inputs.Length != (long)batchSize * InputLength", $"{Sys}ArgumentException($\"Expected {{batchSize}} x {{InputLength}} input floats ({shape} per image, CHW), got {{inputs.Length}}.\", nameof(inputs))");
+                EmitGuard(w, "logits.Length != (long)batchSize * NumClasses", $"{Sys}ArgumentException($\"Expected room for {{batchSize}} x {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits))");
                 w.WriteLine("// Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).");
                 w.WriteLine($"{Rt}Parallelism.RunBatch(this, inputs, logits, batchSize);");
             }
@@ -282,11 +262,7 @@ namespace MobileOne.Generator
             w.WriteLine("/// <param name=\"embedding\">Empty, or <see cref=\"FeatureChannels\"/> floats: the global average of the stride-32 map.</param>");
             using (w.WriteBlock($"public void RunFeatures({Sys}ReadOnlySpan<float> input, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
             {
-                w.WriteLine("if (input.Length != InputLength)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input));");
-                w.WriteLine("}");
-                w.WriteLine();
+                EmitGuard(w, "input.Length != InputLength", $"{Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input))");
                 w.WriteLine("CheckFeatureLength(stride8, Stride8Length, nameof(stride8));");
                 w.WriteLine("CheckFeatureLength(stride16, Stride16Length, nameof(stride16));");
                 w.WriteLine("CheckFeatureLength(stride32, Stride32Length, nameof(stride32));");
@@ -522,6 +498,16 @@ namespace MobileOne.Generator
                 : FormattableString.Invariant($"{l.InHeight}x{l.InWidth} -> {l.OutHeight}x{l.OutWidth}");
             string se = l.HasSqueezeExcite ? FormattableString.Invariant($" + SE({l.SeReducedChannels})") : string.Empty;
             return FormattableString.Invariant($"{l.Name,-10} {op,-12} {channels,-12} {size,-18}{se} + ReLU");
+        }
+
+        /// <summary>Emits <c>if (condition) { throw new exception; }</c> and a blank line: an argument check.</summary>
+        private static void EmitGuard(IndentedTextWriter w, string condition, string exception)
+        {
+            w.WriteLine($"if ({condition})");
+            w.WriteLine("{");
+            w.WriteLine($"    throw new {exception};");
+            w.WriteLine("}");
+            w.WriteLine();
         }
 
         /// <summary>The last layer of stages 2, 3 and 4: the stride-8, -16 and -32 outputs.</summary>
