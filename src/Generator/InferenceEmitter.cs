@@ -150,13 +150,18 @@ namespace MobileOne.Generator
             w.WriteLine();
             w.WriteLine($"private readonly {Rt}AlignedFloatBuffer _weights;");
             w.WriteLine();
+            w.WriteLine("private static int s_warmedUp;");
+            w.WriteLine();
             w.WriteLine($"private {spec.ClassName}({Rt}AlignedFloatBuffer weights)");
             w.WriteLine("{");
             w.WriteLine("    _weights = weights;");
             w.WriteLine();
-            w.WriteLine("    // One inference on zeros, so that every kernel this network uses is compiled (fully optimised) here, at load,");
-            w.WriteLine("    // and the caller's first call runs at steady-state speed. It also sizes this thread's activation buffers.");
-            w.WriteLine("    Run(new float[InputLength], new float[NumClasses]);");
+            w.WriteLine("    // The first instance in a process runs one inference on zeros, so that every kernel this network uses is");
+            w.WriteLine("    // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.");
+            w.WriteLine("    if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)");
+            w.WriteLine("    {");
+            w.WriteLine("        Run(new float[InputLength], new float[NumClasses]);");
+            w.WriteLine("    }");
             w.WriteLine("}");
             w.WriteLine();
         }

@@ -171,7 +171,8 @@ namespace MobileOne.Generator
             }
 
             tensors.Sort((a, b) => a.Begin.CompareTo(b.Begin));
-            byte[] buffer = new byte[(int)Math.Min(1 << 20, total)];
+            // At least 4 bytes: each read is a whole number of 4-byte words (or the tensor's last 2 bytes).
+            byte[] buffer = new byte[(int)Math.Max(4, Math.Min(1 << 20, total))];
             long values = 0;
             int affected = 0;
             string? first = null;

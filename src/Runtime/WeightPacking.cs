@@ -207,15 +207,7 @@ public static class WeightPacking
     {
         int n = Check(w, nameof(w), checked(Positive(outFeatures, nameof(outFeatures)) * Positive(inFeatures, nameof(inFeatures))), dst, PackedSize.Linear(outFeatures, inFeatures), "[N, Cin]");
         dst = dst.Slice(0, n);
-        int np = PackedSize.RoundUp16(outFeatures);
-        for (int o = 0; o < np; o++)
-        {
-            int block = o / 16, lane = o % 16;
-            for (int i = 0; i < inFeatures; i++)
-            {
-                dst[(((block * inFeatures) + i) * 16) + lane] = o < outFeatures ? w[(o * inFeatures) + i] : 0f;
-            }
-        }
+        PackPointwise(w, outFeatures, inFeatures, dst); // the same layout
     }
 
     private static int Positive(int value, string name) =>

@@ -160,6 +160,24 @@ public class LimitDiagnosticsTests
         Assert.Empty(run.HintNames);
     }
 
+    [Theory]
+    [InlineData("F16", 1)]
+    [InlineData("BF16", 1)]
+    [InlineData("F16", 3)]
+    public async System.Threading.Tasks.Task MO0017_ScanOfTwoByteFloatsSmallerThanAWordEnds(string dtype, int elements)
+    {
+        // Regression: a file whose float data is 2 (or 6) bytes once made the scan read 0 bytes forever.
+        using var models = new TempModels();
+        byte[] data = new byte[elements * 2];
+        data[1] = 0x3C; // F16 0x3C00 = 1.0, BF16 0x3C00 ≈ 0.0078: finite
+        string path = TestNets.WriteRaw(models.PathOf("tiny.safetensors"), new[] { ("linear.bias", dtype, new long[] { elements }, data) });
+        // A hang fails the test with a TimeoutException instead of hanging the run.
+        GeneratorRun run = await System.Threading.Tasks.Task.Run(() => GeneratorHarness.Run(path)).WaitAsync(TimeSpan.FromSeconds(60));
+        RunAssert.NoGeneratorException(run);
+        Assert.DoesNotContain(run.GeneratorDiagnostics, d => d.Id == "MO0017");
+        Assert.NotEmpty(run.GeneratorDiagnostics);
+    }
+
     [Fact]
     public void MO0017_AppearsWhenOnlyTheDataChangesAndTheSourceStaysTheSame()
     {

@@ -149,6 +149,38 @@ public sealed unsafe class ParallelismTests
     }
 
     [Fact]
+    public void FewerThreadsThanThePoolHasAreRespected()
+    {
+        // The pool grows for a wide region; a later, narrower setting must not let the extra workers take parts.
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        try
+        {
+            Parallelism.MaxDegreeOfParallelism = 4;
+            var wide = new CountingContext { Expected = 4 * Parallelism.PartsPerThread, ThrowOnPart = -1 };
+            Parallelism.For(&CountPart, &wide, 64);
+
+            Parallelism.MaxDegreeOfParallelism = 2;
+            var seen = new HashSet<int>();
+            for (int region = 0; region < 300; region++)
+            {
+                var ctx = new CountingContext { Expected = 2 * Parallelism.PartsPerThread, ThrowOnPart = -1, SlowParts = true };
+                Parallelism.For(&CountPart, &ctx, 64);
+                Assert.Equal(0, ctx.WrongParts);
+                for (int p = 0; p < ctx.Expected; p++)
+                {
+                    seen.Add(ctx.Threads[p]);
+                }
+            }
+
+            Assert.InRange(seen.Count, 1, 2);
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Fact]
     public void AnExceptionInAPartReachesTheCallerAndThePoolStaysUsable()
     {
         int previous = Parallelism.MaxDegreeOfParallelism;
@@ -200,6 +232,12 @@ public sealed unsafe class ParallelismTests
         }
 
         Interlocked.Increment(ref c->Counts[part]);
+        c->Threads[part] = Environment.CurrentManagedThreadId;
+        if (c->SlowParts)
+        {
+            Thread.SpinWait(2000); // long enough for every awake worker to try to claim a part
+        }
+
         if (part == c->ThrowOnPart)
         {
             throw new InvalidOperationException("part " + part.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -209,6 +247,8 @@ public sealed unsafe class ParallelismTests
     private struct CountingContext
     {
         public fixed int Counts[64];
+        public fixed int Threads[64];
+        public bool SlowParts;
         public int Expected;
         public int WrongParts;
         public int ThrowOnPart;

@@ -77,7 +77,7 @@ public static class Parallelism
             try
             {
                 // One part per image (claimed dynamically), so a slow thread does not hold up the batch.
-                pool.Run(&BatchPart, &ctx, Math.Min(batchSize, WorkerPool.MaxParts));
+                pool.Run(&BatchPart, &ctx, Math.Min(batchSize, WorkerPool.MaxParts), threads);
             }
             finally
             {
@@ -111,7 +111,7 @@ public static class Parallelism
         {
             // A few parts per thread, claimed dynamically: the threads balance themselves, and a thread the OS has
             // descheduled delays only the part it holds.
-            pool.Run(body, context, Math.Min(maxParts, threads * PartsPerThread));
+            pool.Run(body, context, Math.Min(maxParts, threads * PartsPerThread), threads);
         }
         finally
         {

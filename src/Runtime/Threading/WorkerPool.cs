@@ -31,6 +31,7 @@ internal sealed unsafe class WorkerPool
 
     // generation (bits 32-63) | parts (bits 16-31) | next part to claim (bits 0-15)
     private long _state;
+    private int _activeWorkers; // workers 1.._activeWorkers may claim parts of the current region
     private int _done;
     private int _sleepers;
     private Exception? _error;
@@ -58,10 +59,10 @@ internal sealed unsafe class WorkerPool
     public void Release() => Volatile.Write(ref s_busy, 0);
 
     /// <summary>
-    /// Runs body(context, part, parts) once for every part in 0..parts-1, on the caller and on whichever workers are
-    /// awake; returns when every part has finished. The caller holds the pool.
+    /// Runs body(context, part, parts) once for every part in 0..parts-1, on the caller and on whichever of the first
+    /// <paramref name="threads"/> - 1 workers are awake; returns when every part has finished. The caller holds the pool.
     /// </summary>
-    public void Run(delegate*<void*, int, int, void> body, void* context, int parts)
+    public void Run(delegate*<void*, int, int, void> body, void* context, int parts, int threads)
     {
         if ((uint)(parts - 1) >= MaxParts)
         {
@@ -70,6 +71,7 @@ internal sealed unsafe class WorkerPool
 
         _body = body;
         _context = context;
+        _activeWorkers = Math.Clamp(threads - 1, 0, _threads.Length);
         _error = null;
         Volatile.Write(ref _done, 0);
         int generation = (int)(Volatile.Read(ref _state) >> 32) + 1;
@@ -162,7 +164,7 @@ internal sealed unsafe class WorkerPool
         {
             int index = i + 1;
             int generation = (int)(Volatile.Read(ref _state) >> 32); // before the next Run publishes: the new thread must not miss it
-            threads[i] = new Thread(() => WorkerLoop(generation))
+            threads[i] = new Thread(() => WorkerLoop(index, generation))
             {
                 IsBackground = true,
                 Name = "MobileOne worker " + index.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -173,13 +175,14 @@ internal sealed unsafe class WorkerPool
         _threads = threads;
     }
 
-    private void WorkerLoop(int seen)
+    private void WorkerLoop(int index, int seen)
     {
         while (true)
         {
             seen = WaitForGeneration(seen);
+            // Workers beyond the region's thread count (the pool grew for an earlier, wider region) sit it out.
             int part;
-            while ((part = Claim(seen)) >= 0)
+            while (index <= Volatile.Read(ref _activeWorkers) && (part = Claim(seen)) >= 0)
             {
                 // The region cannot end while this part is unfinished, so its body, context and part count are current.
                 int parts = (int)((Volatile.Read(ref _state) >> 16) & 0xFFFF);

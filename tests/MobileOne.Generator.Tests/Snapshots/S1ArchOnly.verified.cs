@@ -78,13 +78,18 @@ namespace TestApp
 
         private readonly global::MobileOne.Runtime.AlignedFloatBuffer _weights;
 
+        private static int s_warmedUp;
+
         private S1ArchOnly(global::MobileOne.Runtime.AlignedFloatBuffer weights)
         {
             _weights = weights;
 
-            // One inference on zeros, so that every kernel this network uses is compiled (fully optimised) here, at load,
-            // and the caller's first call runs at steady-state speed. It also sizes this thread's activation buffers.
-            Run(new float[InputLength], new float[NumClasses]);
+            // The first instance in a process runs one inference on zeros, so that every kernel this network uses is
+            // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.
+            if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)
+            {
+                Run(new float[InputLength], new float[NumClasses]);
+            }
         }
 
         /// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
