@@ -234,9 +234,10 @@ public sealed record NetworkArchitecture(
 
     /// <summary>
     /// The architecture JSON (docs/architecture-json.md) with every structural field, the input size and, for a published
-    /// variant, its name: what <c>mobileone fuse</c> stores under <c>__metadata__["mobileone.architecture"]</c>.
+    /// variant, its name: what <c>mobileone fuse</c> stores under <c>__metadata__["mobileone.architecture"]</c>; optionally
+    /// the normalisation (<paramref name="mean"/> and <paramref name="std"/> together) and the class labels.
     /// </summary>
-    public string ToJson()
+    public string ToJson(IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? labels = null)
     {
         var sb = new StringBuilder("{");
         string variant = Variant;
@@ -248,6 +249,17 @@ public sealed record NetworkArchitecture(
         sb.Append(CultureInfo.InvariantCulture, $"\"inputChannels\": {InputChannels}, \"inputSize\": [{InputHeight}, {InputWidth}], ");
         sb.Append(CultureInfo.InvariantCulture, $"\"stemChannels\": {StemChannels}, \"stageChannels\": [{Join(StageChannels)}], ");
         sb.Append(CultureInfo.InvariantCulture, $"\"stageBlocks\": [{Join(StageBlocks)}], \"seBlocks\": [{Join(SeBlocks)}], \"numClasses\": {NumClasses}");
+        if (mean != null && std != null)
+        {
+            sb.Append(", \"mean\": [").Append(string.Join(", ", mean.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))
+              .Append("], \"std\": [").Append(string.Join(", ", std.Select(x => x.ToString("R", CultureInfo.InvariantCulture)))).Append(']');
+        }
+
+        if (labels != null)
+        {
+            sb.Append(", \"labels\": [").Append(string.Join(", ", labels.Select(l => System.Text.Json.JsonSerializer.Serialize(l)))).Append(']');
+        }
+
         return sb.Append('}').ToString();
     }
 

@@ -99,8 +99,7 @@ public sealed record TrainingArchitecture(
     public IReadOnlyList<BlockInfo> Blocks()
     {
         Validate();
-        var fused = new NetworkArchitecture(InputChannels, InputHeight, InputWidth, StemChannels, StageChannels, StageBlocks, SeBlocks, NumClasses);
-        return fused.Layers().Select(l => new BlockInfo(
+        return Fused.Layers().Select(l => new BlockInfo(
             l.Name,
             l.Kind switch { ConvLayerKind.Stem => BlockKind.Stem, ConvLayerKind.Depthwise => BlockKind.Depthwise, _ => BlockKind.Pointwise },
             l.InChannels, l.OutChannels, l.Stride, l.InHeight, l.InWidth, l.OutHeight, l.OutWidth,
@@ -114,34 +113,15 @@ public sealed record TrainingArchitecture(
     /// <summary>Width of the features entering the linear head.</summary>
     public int FeatureChannels => StageChannels[3];
 
+    /// <summary>The fused network this trains into (MobileOne.Conversion's description of it).</summary>
+    public NetworkArchitecture Fused => new(InputChannels, InputHeight, InputWidth, StemChannels, StageChannels, StageBlocks, SeBlocks, NumClasses);
+
     /// <summary>
     /// The architecture JSON of docs/architecture-json.md (what goes into the fused file's
     /// <c>mobileone.architecture</c> metadata), with optional normalisation and labels.
     /// </summary>
-    public string ToArchitectureJson(IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? labels = null)
-    {
-        static string Ints(IEnumerable<int> v) => "[" + string.Join(", ", v.Select(x => x.ToString(CultureInfo.InvariantCulture))) + "]";
-        static string Floats(IEnumerable<float> v) => "[" + string.Join(", ", v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))) + "]";
-        var sb = new StringBuilder();
-        sb.Append('{');
-        sb.Append(CultureInfo.InvariantCulture, $"\"inputChannels\": {InputChannels}, \"inputSize\": [{InputHeight}, {InputWidth}], ");
-        sb.Append(CultureInfo.InvariantCulture, $"\"stemChannels\": {StemChannels}, \"stageChannels\": {Ints(StageChannels)}, ");
-        sb.Append(CultureInfo.InvariantCulture, $"\"stageBlocks\": {Ints(StageBlocks)}, \"seBlocks\": {Ints(SeBlocks)}, \"numClasses\": {NumClasses}");
-        if (mean != null && std != null)
-        {
-            sb.Append(", \"mean\": ").Append(Floats(mean)).Append(", \"std\": ").Append(Floats(std));
-        }
-
-        if (labels != null)
-        {
-            sb.Append(", \"labels\": [").Append(string.Join(", ", labels.Select(Quote))).Append(']');
-        }
-
-        sb.Append('}');
-        return sb.ToString();
-    }
-
-    private static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+    public string ToArchitectureJson(IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? labels = null) =>
+        Fused.ToJson(mean, std, labels);
 
     /// <inheritdoc/>
     public bool Equals(TrainingArchitecture? other) =>
