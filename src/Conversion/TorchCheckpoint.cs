@@ -311,7 +311,7 @@ public static class TorchCheckpoint
             case Hashtable h:
                 if (h is OrderedHashtable ordered)
                 {
-                    ordered.KeyPositions = positions;
+                    ordered.OrderByFirstAppearance(positions);
                 }
 
                 foreach (DictionaryEntry e in h)
@@ -459,11 +459,13 @@ public static class TorchCheckpoint
         /// Keys in the order they were written. Razorvine applies each SETITEMS batch back to front, so the insertion order
         /// is not the file's; string keys are ordered by where they first appear in the pickle instead.
         /// </summary>
-        public IReadOnlyList<object> OrderedKeys => KeyPositions == null
-            ? _order
-            : _order.Select((k, i) => (k, i)).OrderBy(p => p.k is string s && KeyPositions.TryGetValue(s, out int at) ? at : int.MaxValue).ThenBy(p => p.i).Select(p => p.k).ToList();
+        public IReadOnlyList<object> OrderedKeys => _sorted ?? _order;
 
-        public Dictionary<string, int>? KeyPositions { get; set; }
+        private List<object>? _sorted;
+
+        /// <summary>Orders the keys, once the dict is complete, by where each string key first appears in the pickle.</summary>
+        public void OrderByFirstAppearance(Dictionary<string, int> positions) =>
+            _sorted = _order.Select((k, i) => (k, i)).OrderBy(p => p.k is string s && positions.TryGetValue(s, out int at) ? at : int.MaxValue).ThenBy(p => p.i).Select(p => p.k).ToList();
 
         public override object? this[object key]
         {

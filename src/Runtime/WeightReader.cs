@@ -163,12 +163,7 @@ public sealed class WeightReader : IDisposable
         }
     }
 
-    private static int ElementSize(string dtype) => dtype switch
-    {
-        "F32" => 4,
-        "F16" or "BF16" => 2,
-        _ => 0,
-    };
+    private static int ElementSize(string dtype) => MobileOne.Formats.Safetensors.NonFiniteValues.ElementSize(dtype);
 
     private static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
     {

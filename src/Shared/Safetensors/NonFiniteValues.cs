@@ -4,13 +4,9 @@ namespace MobileOne.Formats.Safetensors
 {
     internal static class NonFiniteValues
     {
-        /// <summary>Bytes per element of the float dtypes this scan understands, or 0.</summary>
-        public static int ElementSize(string dtype) => dtype switch
-        {
-            "F32" => 4,
-            "F16" or "BF16" => 2,
-            _ => 0,
-        };
+        /// <summary>Bytes per element of the float dtypes the generator and runtime accept (F32, F16, BF16), or 0.</summary>
+        public static int ElementSize(string dtype) =>
+            dtype is "F32" or "F16" or "BF16" ? SafetensorsHeader.ElementSize(dtype) : 0;
 
         /// <summary>
         /// Counts the NaN and infinite values among the first <paramref name="length"/> bytes of <paramref name="bytes"/>
