@@ -3,9 +3,10 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using System.Runtime.Loader;
 using MobileOne.Runtime;
 using MobileOne.TestSupport;
+
+using MobileOne.Generator.Tests.Infrastructure;
 
 namespace MobileOne.Fuzz.Tests.Infrastructure;
 
@@ -87,7 +88,7 @@ public sealed class GeneratedNet
             throw new InvalidOperationException(string.Join(Environment.NewLine, outcome.Diagnostics));
         }
 
-        (AssemblyLoadContext _, Assembly assembly) = GeneratorRunner.CompileAndLoad(outcome.Output, path);
+        Assembly assembly = GeneratorHarness.CompileAndLoad(outcome.Run).Assembly;
         Type type = assembly.GetTypes().Single(t => typeof(IMobileOneNetwork).IsAssignableFrom(t));
         return new GeneratedNet(name, arch, type, path, file);
     }
