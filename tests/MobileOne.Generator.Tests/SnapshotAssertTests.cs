@@ -13,13 +13,12 @@ public class SnapshotAssertTests
     public void MatchIgnoresLineEndingsAndRemovesAStaleReceivedFile()
     {
         using var models = new TempModels();
-        string fakeSource = models.PathOf("FakeTests.cs");
         string folder = Path.Combine(models.Directory, "Snapshots");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "X.verified.cs"), "a\r\nb\r\n");
         File.WriteAllText(Path.Combine(folder, "X.received.cs"), "old");
 
-        SnapshotAssert.Matches("a\nb\n", "X", fakeSource);
+        SnapshotAssert.Matches("a\nb\n", "X", folder);
 
         Assert.False(File.Exists(Path.Combine(folder, "X.received.cs")));
     }
@@ -28,14 +27,13 @@ public class SnapshotAssertTests
     public void MismatchWritesReceivedAndShowsADiff()
     {
         using var models = new TempModels();
-        string fakeSource = models.PathOf("FakeTests.cs");
         string folder = Path.Combine(models.Directory, "Snapshots");
         Directory.CreateDirectory(folder);
         string verified = string.Join("\n", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten") + "\n";
         File.WriteAllText(Path.Combine(folder, "X.verified.cs"), verified);
         string actual = verified.Replace("three", "THREE", StringComparison.Ordinal).Replace("ten", "ten\neleven", StringComparison.Ordinal);
 
-        var e = Assert.ThrowsAny<XunitException>(() => SnapshotAssert.Matches(actual, "X", fakeSource));
+        var e = Assert.ThrowsAny<XunitException>(() => SnapshotAssert.Matches(actual, "X", folder));
 
         Assert.Equal(actual, File.ReadAllText(Path.Combine(folder, "X.received.cs")));
         Assert.Equal(verified, File.ReadAllText(Path.Combine(folder, "X.verified.cs")));
@@ -49,8 +47,16 @@ public class SnapshotAssertTests
     public void MissingVerifiedFileFailsAndWritesReceived()
     {
         using var models = new TempModels();
-        string fakeSource = models.PathOf("FakeTests.cs");
-        Assert.ThrowsAny<XunitException>(() => SnapshotAssert.Matches("x\n", "New", fakeSource));
+        string folder = Path.Combine(models.Directory, "Snapshots");
+        Assert.ThrowsAny<XunitException>(() => SnapshotAssert.Matches("x\n", "New", folder));
         Assert.True(File.Exists(Path.Combine(models.Directory, "Snapshots", "New.received.cs")));
+    }
+
+    [Fact]
+    public void DefaultFolderIsTheCommittedSnapshotsFolderEvenInAPathMappedBuild()
+    {
+        // CI builds with ContinuousIntegrationBuild, which maps source paths to /_/; the folder must not depend on them.
+        Assert.True(File.Exists(Path.Combine(TestProject.Directory, "MobileOne.Generator.Tests.csproj")), TestProject.Directory);
+        Assert.NotEmpty(Directory.GetFiles(SnapshotAssert.DefaultFolder, "*.verified.cs"));
     }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Xunit.Sdk;
 
@@ -9,7 +8,7 @@ namespace MobileOne.Generator.Tests.Infrastructure;
 
 /// <summary>
 /// A small Verify-style snapshot check. <c>Matches(actual, "Name")</c> compares <paramref name="actual"/> with
-/// <c>Snapshots/Name.verified.cs</c> next to the calling test's source file. On a mismatch it writes
+/// <c>Snapshots/Name.verified.cs</c> in the test project's folder (beside SnapshotTests.cs). On a mismatch it writes
 /// <c>Name.received.cs</c> beside it and fails with a diff excerpt; with <c>MOBILEONE_ACCEPT_SNAPSHOTS=1</c> it
 /// overwrites the verified file instead and passes. Line endings are normalised to \n on both sides.
 /// </summary>
@@ -19,9 +18,12 @@ public static class SnapshotAssert
     private const int Context = 3;
     private const int MaxDiffLines = 60;
 
-    public static void Matches(string actual, string name, [CallerFilePath] string callerFilePath = "")
+    /// <summary>The committed Snapshots folder of this test project.</summary>
+    public static string DefaultFolder => Path.Combine(TestProject.Directory, "Snapshots");
+
+    public static void Matches(string actual, string name, string? folder = null)
     {
-        string folder = SnapshotFolder(callerFilePath);
+        folder ??= DefaultFolder;
         string verifiedPath = Path.Combine(folder, name + ".verified.cs");
         string receivedPath = Path.Combine(folder, name + ".received.cs");
         string normalizedActual = Normalize(actual);
@@ -50,18 +52,6 @@ public static class SnapshotAssert
         }
 
         throw new XunitException($"Snapshot '{name}' differs from {verifiedPath}:{Environment.NewLine}{Diff(expected, normalizedActual)}{hint}");
-    }
-
-    /// <summary>The Snapshots folder beside the test source file (found through [CallerFilePath]).</summary>
-    public static string SnapshotFolder([CallerFilePath] string callerFilePath = "")
-    {
-        string? sourceFolder = Path.GetDirectoryName(callerFilePath);
-        if (string.IsNullOrEmpty(sourceFolder) || !Directory.Exists(sourceFolder))
-        {
-            throw new XunitException($"Cannot locate the test sources from [CallerFilePath] '{callerFilePath}' (is the build path-mapped?).");
-        }
-
-        return Path.Combine(sourceFolder, "Snapshots");
     }
 
     public static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');

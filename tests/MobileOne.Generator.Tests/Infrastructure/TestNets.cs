@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MobileOne.TestSupport;
@@ -141,10 +140,7 @@ public static class TestNets
     public static string OutputTestModels(string fileName) => Path.Combine(AppContext.BaseDirectory, "TestModels", fileName);
 
     /// <summary>TestModels/ in the source tree (where committed files live).</summary>
-    public static string SourceTestModels(string fileName) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(ThisFile())!)!, "TestModels", fileName);
-
-    private static string ThisFile([CallerFilePath] string path = "") => path;
+    public static string SourceTestModels(string fileName) => Path.Combine(TestProject.Directory, "TestModels", fileName);
 
     /// <summary>Keeps the 8-byte length and the header of a safetensors stream; counts and drops the data.</summary>
     private sealed class HeaderCaptureStream : Stream
