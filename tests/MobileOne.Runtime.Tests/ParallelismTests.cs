@@ -62,6 +62,24 @@ public sealed unsafe class ParallelismTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Threads))]
+    public void LinearSplitsMatchOneThread(SimdLevel level, int threads)
+    {
+        // 1280 -> 1000 as in the S0-S4 heads (split in groups of four 16-output blocks), and a head too small to split.
+        foreach ((int cin, int cout) in new[] { (1280, 1000), (40, 70) })
+        {
+            var rng = new Random(cin + cout);
+            int np = Data.RoundUp16(cout);
+            var x = new Native(Data.Random(rng, cin));
+            var w = new Native(Data.Random(rng, np * cin, 0.3f));
+            var b = new Native(Data.Random(rng, np, 0.3f));
+            float[] one = Compute(level, 1, y => Linear.Run(x.Ptr, cin, w.Ptr, b.Ptr, np, y), np);
+            float[] many = Compute(level, threads, y => Linear.Run(x.Ptr, cin, w.Ptr, b.Ptr, np, y), np);
+            Assert.Equal(one, many);
+        }
+    }
+
     [Fact]
     public void ConcurrentCallersGetTheirOwnResults()
     {
