@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
 using System.Threading;
 using System.Threading.Tasks;
 using MobileOne.Runtime;
@@ -286,6 +288,35 @@ public sealed unsafe class ParallelismTests
         finally
         {
             Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Theory]
+    [InlineData("3", 3)]
+    [InlineData("1", 1)]
+    [InlineData("0", 1)]
+    [InlineData("1000", Parallelism.MaxThreads)]
+    [InlineData("two", 1)]
+    [InlineData(null, 1)]
+    public void EnvironmentVariableSetsTheInitialDegree(string? value, int expected)
+    {
+        // The variable is read once, by Parallelism's static initializer: load a fresh copy of the runtime assembly in
+        // its own load context (fresh statics) after setting the variable, and read the property there.
+        string? previous = Environment.GetEnvironmentVariable(Parallelism.EnvironmentVariable);
+        var context = new AssemblyLoadContext("MOBILEONE_THREADS test", isCollectible: true);
+        try
+        {
+            Environment.SetEnvironmentVariable(Parallelism.EnvironmentVariable, value);
+            Assembly fresh = context.LoadFromAssemblyPath(typeof(Parallelism).Assembly.Location);
+            Type type = fresh.GetType(typeof(Parallelism).FullName!, throwOnError: true)!;
+            Assert.NotSame(typeof(Parallelism), type);
+            object? degree = type.GetProperty(nameof(Parallelism.MaxDegreeOfParallelism))!.GetValue(null);
+            Assert.Equal(expected, degree);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Parallelism.EnvironmentVariable, previous);
+            context.Unload();
         }
     }
 
