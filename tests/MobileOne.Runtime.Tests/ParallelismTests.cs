@@ -169,6 +169,44 @@ public sealed unsafe class ParallelismTests
     }
 
     [Fact]
+    public void TwoThreadsSplitEveryRegionIntoAPrefixAndASuffix()
+    {
+        // The caller claims parts from the front, the worker from the back: each keeps a contiguous share, so the next
+        // layer, split the same way, finds most of its input in the cache of the core that wrote it.
+        int previous = Parallelism.MaxDegreeOfParallelism;
+        Parallelism.MaxDegreeOfParallelism = 2;
+        try
+        {
+            int caller = Environment.CurrentManagedThreadId;
+            int regionsTheWorkerJoined = 0;
+            for (int region = 0; region < 300; region++)
+            {
+                var ctx = new CountingContext { Expected = 2 * Parallelism.PartsPerThread, ThrowOnPart = -1, SlowParts = true };
+                Parallelism.For(&CountPart, &ctx, 64);
+                int k = 0;
+                while (k < ctx.Expected && ctx.Threads[k] == caller)
+                {
+                    k++;
+                }
+
+                for (int p = k; p < ctx.Expected; p++)
+                {
+                    Assert.NotEqual(caller, ctx.Threads[p]);
+                    Assert.Equal(ctx.Threads[k], ctx.Threads[p]);
+                }
+
+                regionsTheWorkerJoined += k < ctx.Expected ? 1 : 0;
+            }
+
+            Assert.True(regionsTheWorkerJoined > 0, "the worker never took a part");
+        }
+        finally
+        {
+            Parallelism.MaxDegreeOfParallelism = previous;
+        }
+    }
+
+    [Fact]
     public void FewerThreadsThanThePoolHasAreRespected()
     {
         // The pool grows for a wide region; a later, narrower setting must not let the extra workers take parts.
