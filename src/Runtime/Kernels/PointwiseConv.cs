@@ -40,6 +40,14 @@ public static unsafe class PointwiseConv
     /// <summary>Floats of input rows to keep cache-resident (L2) while sweeping all output blocks.</summary>
     private const int ChunkFloats = 48 * 1024;
 
+    /// <summary>
+    /// How many times the activations' size the weights must be before a layer is split by output channels rather than
+    /// by pixels. Measured on two Zen 4 cores: 1 (split as soon as the weights are larger) left S1's 14x14x512 layers
+    /// split by channels, so every depthwise layer there read half its input from the other core (depthwise 0.62 ms per
+    /// S1 inference against 0.47–0.51 ms at 3; S3 19.2–19.9 → 18.7 ms); 8 was slower on S3 (19.7–20.6 ms).
+    /// </summary>
+    internal const int WeightsToActivationsForChannelSplit = 3;
+
     /// <summary>Pixels per Vector512 micro-kernel tile.</summary>
     private const int Rows512 = 8;
 
@@ -70,10 +78,12 @@ public static unsafe class PointwiseConv
             Level = Simd.Level,
         };
 
-        // Split the pixels across threads, or the output channels when the weights outweigh the activations
-        // (small late-stage maps: each thread then streams only its share of the weights).
+        // Split the pixels across threads, or the output channels when the weights outweigh the activations by more
+        // than WeightsToActivationsForChannelSplit (small late-stage maps with wide layers: each thread then streams
+        // only its share of the weights). A pixel split keeps each thread on the rows it (and the depthwise layer
+        // before) worked on, so it is preferred until the weights clearly dominate.
         int blocks = outChannelsPadded / 16;
-        ctx.SplitChannels = (long)inChannels * outChannelsPadded > (long)pixels * inChannelsPadded;
+        ctx.SplitChannels = (long)inChannels * outChannelsPadded > (long)pixels * inChannelsPadded * WeightsToActivationsForChannelSplit;
         int maxParts = ctx.SplitChannels ? (blocks + 1) / 2 : (pixels + Rows512 - 1) / Rows512;
         long macs = (long)pixels * inChannels * outChannelsPadded;
         if (macs < 200_000)
