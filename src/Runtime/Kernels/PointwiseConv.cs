@@ -44,9 +44,9 @@ public static unsafe class PointwiseConv
     /// How many times the activations' size the weights must be before a layer is split by output channels rather than
     /// by pixels. Measured on two Zen 4 cores: 1 (split as soon as the weights are larger) left the 14x14 layers of S0
     /// and S1 (256 and 512 channels) split by channels, so every depthwise layer there read half its input from the
-    /// other core (S1: depthwise 0.62 ms per inference against 0.47–0.51 ms at 3). 8 would also split S2–S4's 14x14
-    /// layers (640–896 channels) by pixels, each thread then streaming all of their weights: S3 slowed from 18.7 to
-    /// 19.7–20.6 ms.
+    /// other core (S1: depthwise 0.62 ms per inference against 0.47–0.51 ms at 3). 8, which also splits S2–S4's
+    /// 14x14 layers (640–896 channels) by pixels, each thread then streaming all of their weights, measured the same
+    /// within noise (three A/B pairs: S3 17.96–18.49 against 18.40–18.55 ms, S2 12.89–13.65 against 13.12–13.83 ms).
     /// </summary>
     internal const int WeightsToActivationsForChannelSplit = 3;
 
