@@ -28,7 +28,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.PathOf("gone.safetensors");
-        SingleError(GeneratorHarness.Run(path), "MO0001", path, $"Cannot read model file '{path}': ");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0001", path, $"Cannot read model file '{path}': ");
     }
 
     // ---- MO0002 ----------------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.PathOf("short.safetensors");
         File.WriteAllBytes(path, new byte[] { 1, 2, 3, 4, 5 });
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "'short.safetensors' is not a valid safetensors file: The file is 5 bytes long; a safetensors file starts with an 8-byte header length.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "'short.safetensors' is not a valid safetensors file: The file is 5 bytes long; a safetensors file starts with an 8-byte header length.");
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public class DiagnosticsTests
         bytes[8] = (byte)'{';
         bytes[9] = (byte)'}';
         File.WriteAllBytes(path, bytes);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header length field says 1000 bytes, but the file has only 2 bytes after it (truncated file?)");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header length field says 1000 bytes, but the file has only 2 bytes after it (truncated file?)");
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public class DiagnosticsTests
         byte[] bytes = new byte[16];
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), 1UL << 40);
         File.WriteAllBytes(path, bytes);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "more than the 104857600 accepted");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "more than the 104857600 accepted");
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class DiagnosticsTests
         string secondLine = "  \"stage0.reparam_conv.weight\": nope";
         string path = TestNets.WriteWithHeader(models.PathOf("notjson.safetensors"), "{\n" + secondLine + "\n}", 0);
         int column = secondLine.IndexOf("nope", StringComparison.Ordinal) + 1;
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, $"The header is not valid JSON: Unexpected character 'n' (header JSON line 2, column {column})");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, $"The header is not valid JSON: Unexpected character 'n' (header JSON line 2, column {column})");
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = TestNets.WriteWithHeader(models.PathOf("array.safetensors"), "[1, 2]", 0);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header must be a JSON object, not an array.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header must be a JSON object, not an array.");
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class DiagnosticsTests
         string header = "{\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("past.safetensors"), header, 8);
         int column = header.IndexOf("[0,16]", StringComparison.Ordinal) + 1;
-        SingleError(GeneratorHarness.Run(path), "MO0002", path,
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path,
             $"Tensor 'linear.bias' ends at byte 16 of the data section, but the data section has only 8 bytes (truncated file?). (header JSON line 1, column {column})");
     }
 
@@ -102,7 +102,7 @@ public class DiagnosticsTests
         string header = "{\"linear.weight\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
                       + "\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("overlap.safetensors"), header, 24);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensors 'linear.weight' and 'linear.bias' overlap in the data section.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensors 'linear.weight' and 'linear.bias' overlap in the data section.");
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string header = "{\"linear.bias\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,16]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("count.safetensors"), header, 16);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' (F16 [4]) needs 8 bytes but data_offsets span 16.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' (F16 [4]) needs 8 bytes but data_offsets span 16.");
     }
 
     // ---- MO0003 ----------------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteText("net.mobileone.json", "{\n  \"variant\": \"s1\",\n  \"numClasses\": 10,,\n}\n");
         // Line 3 is `  "numClasses": 10,,`: the second comma is at column 20.
-        SingleError(GeneratorHarness.Run(path), "MO0003", path, "Architecture 'net.mobileone.json' is not valid JSON: Expected a property name in double quotes", line1: 3, column1: 20);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0003", path, "Architecture 'net.mobileone.json' is not valid JSON: Expected a property name in double quotes", line1: 3, column1: 20);
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteText("net.mobileone.json", "{\n\n    \"variant\": \"s1\n");
-        SingleError(GeneratorHarness.Run(path), "MO0003", path, "Control character in string", line1: 3, column1: 19);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0003", path, "Control character in string", line1: 3, column1: 19);
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("meta.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
             metadata: new Dictionary<string, string> { ["mobileone.architecture"] = "{\"variant\": s1}" });
-        SingleError(GeneratorHarness.Run(path), "MO0003", path,
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0003", path,
             "Architecture 'meta.safetensors' is not valid JSON: Unexpected character 's' (in __metadata__ 'mobileone.architecture', line 1, column 13)");
     }
 
@@ -150,7 +150,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteText("net.mobileone.json", "{\n  \"variant\": \"s0\",\n  \"colour\": \"red\"\n}\n");
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, "Architecture 'net.mobileone.json': unknown property 'colour' (known: $schema, description, variant,", line1: 3, column1: 13);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, "Architecture 'net.mobileone.json': unknown property 'colour' (known: $schema, description, variant,", line1: 3, column1: 13);
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteText("net.mobileone.json", "{\"stemChannels\": 8}");
-        SingleError(GeneratorHarness.Run(path), "MO0004", path,
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path,
             "Architecture 'net.mobileone.json': without a weight file the architecture must name a 'variant' or give inputChannels, stageChannels, stageBlocks, numClasses");
     }
 
@@ -169,7 +169,7 @@ public class DiagnosticsTests
         string json = "{\"variant\": \"s0\", \"inputSize\": 16}";
         string path = models.WriteText("net.mobileone.json", json);
         int column = json.IndexOf("16", StringComparison.Ordinal) + 1;
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, "'inputSize' must be a whole number from 32 to 8192, not 16", line1: 1, column1: column);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, "'inputSize' must be a whole number from 32 to 8192, not 16", line1: 1, column1: column);
     }
 
     [Fact]
@@ -180,7 +180,7 @@ public class DiagnosticsTests
         string path = models.WriteWeights("small.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
             metadata: new Dictionary<string, string> { ["mobileone.architecture"] = json });
         int column = json.IndexOf("31", StringComparison.Ordinal) + 1;
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, $"'inputSize[0]' must be a whole number from 32 to 8192, not 31 (in __metadata__ 'mobileone.architecture', line 1, column {column})");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, $"'inputSize[0]' must be a whole number from 32 to 8192, not 31 (in __metadata__ 'mobileone.architecture', line 1, column {column})");
     }
 
     [Fact]
@@ -189,7 +189,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("labels.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
             metadata: new Dictionary<string, string> { ["mobileone.architecture"] = "{\"labels\": [\"a\", \"b\", \"c\"]}" });
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, "'labels' has 3 entries but the network has 10 classes");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, "'labels' has 3 entries but the network has 10 classes");
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string json = "{\n  \"variant\": \"s1\",\n  \"seBlocks\": [0, 0, 0, 2]\n}";
         string path = models.WriteText("net.mobileone.json", json);
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, "stage 4 has 1 blocks but 'seBlocks' asks for 2 with squeeze-excite", line1: 3, column1: 15);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, "stage 4 has 1 blocks but 'seBlocks' asks for 2 with squeeze-excite", line1: 3, column1: 15);
     }
 
     /// <summary>
@@ -212,7 +212,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteText("big.mobileone.json", json);
-        SingleError(GeneratorHarness.Run(path), "MO0004", path, "Architecture 'big.mobileone.json': the network is too large for one process");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0004", path, "Architecture 'big.mobileone.json': the network is too large for one process");
     }
 
     // ---- MO0005 ----------------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteText("net.mobileone.json", "{\n  \"variant\": \"s9\"\n}\n");
-        SingleError(GeneratorHarness.Run(path), "MO0005", path, "Architecture 'net.mobileone.json': unknown variant 's9' (expected one of s0, s1, s2, s3, s4)", line1: 2, column1: 14);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0005", path, "Architecture 'net.mobileone.json': unknown variant 's9' (expected one of s0, s1, s2, s3, s4)", line1: 2, column1: 14);
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("meta.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
             metadata: new Dictionary<string, string> { ["mobileone.architecture"] = "{\"variant\": \"mobileone_s7\"}" });
-        SingleError(GeneratorHarness.Run(path), "MO0005", path, "unknown variant 'mobileone_s7'");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0005", path, "unknown variant 'mobileone_s7'");
     }
 
     // ---- MO0006 .. MO0009: tensor checks ----------------------------------------------------------------------
@@ -244,7 +244,7 @@ public class DiagnosticsTests
         int i = entries.FindIndex(e => e.name == "linear.bias");
         entries[i] = (entries[i].name, "F64", entries[i].shape, new byte[10 * 8]);
         string path = TestNets.WriteRaw(models.PathOf("f64.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0006", path, "Tensor 'linear.bias' in 'f64.safetensors' has dtype F64; F32, F16 and BF16 are supported");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0006", path, "Tensor 'linear.bias' in 'f64.safetensors' has dtype F64; F32, F16 and BF16 are supported");
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public class DiagnosticsTests
         var entries = TestNets.Entries(Tiny);
         entries.RemoveAll(e => e.name == "stage1.0.reparam_conv.bias");
         string path = TestNets.WriteRaw(models.PathOf("missing.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0007", path, "'missing.safetensors' has no tensor 'stage1.0.reparam_conv.bias' (expected shape [8])");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0007", path, "'missing.safetensors' has no tensor 'stage1.0.reparam_conv.bias' (expected shape [8])");
     }
 
     [Fact]
@@ -264,7 +264,7 @@ public class DiagnosticsTests
         var entries = TestNets.Entries(Tiny);
         entries.RemoveAll(e => e.name == "stage4.1.se.expand.bias");
         string path = TestNets.WriteRaw(models.PathOf("missing.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0007", path, "has no tensor 'stage4.1.se.expand.bias' (expected shape [24])");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0007", path, "has no tensor 'stage4.1.se.expand.bias' (expected shape [24])");
     }
 
     [Fact]
@@ -274,7 +274,7 @@ public class DiagnosticsTests
         var entries = TestNets.Entries(Tiny);
         entries.Add(("extra.weight", "F32", new long[] { 2 }, new byte[8]));
         string path = TestNets.WriteRaw(models.PathOf("extra.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0008", path, "'extra.safetensors' has tensor 'extra.weight' F32 [2], which is not part of the fused MobileOne it describes");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0008", path, "'extra.safetensors' has tensor 'extra.weight' F32 [2], which is not part of the fused MobileOne it describes");
     }
 
     [Fact]
@@ -285,7 +285,7 @@ public class DiagnosticsTests
         var bias = entries.Single(e => e.name == "linear.bias");
         entries.Add(("head.fc.bias", bias.dtype, bias.shape, bias.data));
         string path = TestNets.WriteRaw(models.PathOf("twice.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0008", path, "has tensor 'head.fc.bias' [10] (a second name for 'linear.bias')");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0008", path, "has tensor 'head.fc.bias' [10] (a second name for 'linear.bias')");
     }
 
     [Fact]
@@ -296,7 +296,7 @@ public class DiagnosticsTests
         int i = entries.FindIndex(e => e.name == "stage1.0.reparam_conv.bias");
         entries[i] = (entries[i].name, "F32", new long[] { 9 }, new byte[9 * 4]);
         string path = TestNets.WriteRaw(models.PathOf("shape.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'stage1.0.reparam_conv.bias' in 'shape.safetensors' has shape [9]; the architecture needs [8]");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'stage1.0.reparam_conv.bias' in 'shape.safetensors' has shape [9]; the architecture needs [8]");
     }
 
     [Fact]
@@ -307,7 +307,7 @@ public class DiagnosticsTests
         int i = entries.FindIndex(e => e.name == "stage0.reparam_conv.weight");
         entries[i] = (entries[i].name, "F32", new long[] { 8, 1, 1, 1 }, new byte[8 * 4]);
         string path = TestNets.WriteRaw(models.PathOf("stem.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'stage0.reparam_conv.weight' in 'stem.safetensors' has shape [8, 1, 1, 1]; the architecture needs [C, Cin, 3, 3]");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'stage0.reparam_conv.weight' in 'stem.safetensors' has shape [8, 1, 1, 1]; the architecture needs [C, Cin, 3, 3]");
     }
 
     // ---- MO0010 ----------------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ public class DiagnosticsTests
         string weights = models.WriteWeights("net.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
         var other = Tiny with { StageChannels = new[] { 8, 16, 32, 24 } };
         string json = models.WriteText("net.mobileone.json", ArchitectureJson.For(other));
-        SingleError(GeneratorHarness.Run(weights, json), "MO0010", json,
+        RunAssert.SingleError(GeneratorHarness.Run(weights, json), "MO0010", json,
             "'net.mobileone.json' and its weights disagree: stageChannels is [8, 16, 32, 24] in the architecture but [8, 16, 16, 24] in the weights");
     }
 
@@ -329,7 +329,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("meta.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
             metadata: new Dictionary<string, string> { ["mobileone.architecture"] = "{\"numClasses\": 12, \"stemChannels\": 16}" });
-        SingleError(GeneratorHarness.Run(path), "MO0010", path,
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0010", path,
             "'meta.safetensors' and its weights disagree: stemChannels is 16 in the architecture but 8 in the weights; numClasses is 12 in the architecture but 10 in the weights");
     }
 
@@ -345,7 +345,7 @@ public class DiagnosticsTests
         int i = entries.FindIndex(e => e.name == fused);
         entries[i] = (unfused, entries[i].dtype, entries[i].shape, entries[i].data);
         string path = TestNets.WriteRaw(models.PathOf("unfused.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0011", path, $"'unfused.safetensors' is not a fused MobileOne weight file: tensor '{unfused}' belongs to a train-time (unfused) checkpoint");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, $"'unfused.safetensors' is not a fused MobileOne weight file: tensor '{unfused}' belongs to a train-time (unfused) checkpoint");
     }
 
     [Fact]
@@ -356,7 +356,7 @@ public class DiagnosticsTests
         int i = entries.FindIndex(e => e.name == "stages.0.0.reparam_conv.weight");
         entries[i] = ("stages.0.0.conv_kxk.0.conv.weight", entries[i].dtype, entries[i].shape, entries[i].data);
         string path = TestNets.WriteRaw(models.PathOf("unfused.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0011", path, "tensor 'stages.0.0.conv_kxk.0.conv.weight' belongs to a train-time (unfused) checkpoint");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "tensor 'stages.0.0.conv_kxk.0.conv.weight' belongs to a train-time (unfused) checkpoint");
     }
 
     [Fact]
@@ -367,7 +367,7 @@ public class DiagnosticsTests
             .Select(e => e.name.StartsWith("linear.", StringComparison.Ordinal) ? ("head.fc." + e.name["linear.".Length..], e.dtype, e.shape, e.data) : e)
             .ToList();
         string path = TestNets.WriteRaw(models.PathOf("mixed.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0011", path, "it mixes Apple's tensor names (stage0., linear.) with timm's (stem., stages., head.fc.)");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "it mixes Apple's tensor names (stage0., linear.) with timm's (stem., stages., head.fc.)");
     }
 
     [Fact]
@@ -376,7 +376,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         var entries = TestNets.Entries(Tiny).Where(e => !e.name.StartsWith("stage0.", StringComparison.Ordinal)).ToList();
         string path = TestNets.WriteRaw(models.PathOf("nostem.safetensors"), entries);
-        SingleError(GeneratorHarness.Run(path), "MO0011", path, "it has no stem tensor 'stage0.reparam_conv.weight' (timm: 'stem.reparam_conv.weight'); its first tensor is 'stage1.0.reparam_conv.weight'");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "it has no stem tensor 'stage0.reparam_conv.weight' (timm: 'stem.reparam_conv.weight'); its first tensor is 'stage1.0.reparam_conv.weight'");
     }
 
     [Fact]
@@ -384,7 +384,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = TestNets.WriteWithHeader(models.PathOf("empty.safetensors"), "{}", 0);
-        SingleError(GeneratorHarness.Run(path), "MO0011", path, "it holds no tensors");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "it holds no tensors");
     }
 
     // ---- MO0012 .. MO0014: names and options -----------------------------------------------------------------
@@ -398,7 +398,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("tiny.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
         var run = GeneratorHarness.Run(new[] { new ModelItem(path, new() { ["MobileOneClassName"] = className }) });
-        SingleError(run, "MO0012", path, $"'{className}' (from the MobileOneClassName metadata) is not a valid C# class name for model 'tiny'; set the MobileOneClassName item metadata");
+        RunAssert.SingleError(run, "MO0012", path, $"'{className}' (from the MobileOneClassName metadata) is not a valid C# class name for model 'tiny'; set the MobileOneClassName item metadata");
     }
 
     [Fact]
@@ -406,7 +406,7 @@ public class DiagnosticsTests
     {
         using var models = new TempModels();
         string path = models.WriteWeights("123.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
-        SingleError(GeneratorHarness.Run(path), "MO0012", path, "'123' (from the file name) is not a valid C# class name for model '123'");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0012", path, "'123' (from the file name) is not a valid C# class name for model '123'");
     }
 
     [Fact]
@@ -431,7 +431,7 @@ public class DiagnosticsTests
         GeneratorRun run = GeneratorHarness.Run(first, second);
         RunAssert.NoGeneratorException(run);
         Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
-        AssertDiagnostic(d, "MO0013", second, "Model 'net.safetensors' would generate class 'TestApp.Net', which model 'net.safetensors' already generates; set the MobileOneClassName item metadata");
+        RunAssert.Error(d, "MO0013", second, "Model 'net.safetensors' would generate class 'TestApp.Net', which model 'net.safetensors' already generates; set the MobileOneClassName item metadata");
         Assert.Equal(new[] { "TestApp.Net.g.cs" }, run.HintNames);
     }
 
@@ -459,7 +459,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string path = models.WriteWeights("tiny.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
         var run = GeneratorHarness.Run(new[] { new ModelItem(path, new() { [key] = value }) });
-        SingleError(run, "MO0014", path, "Model 'tiny': " + fragment);
+        RunAssert.SingleError(run, "MO0014", path, "Model 'tiny': " + fragment);
     }
 
     // ---- MO0015 ----------------------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string first = models.WriteText("net.mobileone.json", "{\"variant\": \"s0\"}");
         string second = models.WriteText("net.MobileOne.json", "{\"variant\": \"s1\"}");
-        SingleError(GeneratorHarness.Run(first, second), "MO0015", second, $"Model 'net' has more than one architecture file: '{first}' and '{second}'; keep one");
+        RunAssert.SingleError(GeneratorHarness.Run(first, second), "MO0015", second, $"Model 'net' has more than one architecture file: '{first}' and '{second}'; keep one");
     }
 
     [Fact]
@@ -479,7 +479,7 @@ public class DiagnosticsTests
         using var models = new TempModels();
         string first = models.WriteWeights("net.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
         string second = models.WriteWeights("net.SafeTensors", Tiny, TestNets.SeededWeights(Tiny, 2));
-        SingleError(GeneratorHarness.Run(first, second), "MO0015", second, $"Model 'net' has more than one weight file: '{first}' and '{second}'; keep one");
+        RunAssert.SingleError(GeneratorHarness.Run(first, second), "MO0015", second, $"Model 'net' has more than one weight file: '{first}' and '{second}'; keep one");
     }
 
     // ---- MO0016 and the table --------------------------------------------------------------------------------
@@ -500,7 +500,7 @@ public class DiagnosticsTests
 
         // MO0016 is only raised when the parser itself throws (a bug); no input reaches it, so check its text here.
         var info = Generator.Model.DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, "/x/m.safetensors", "m.safetensors", "NullReferenceException: boom");
-        AssertDiagnostic(info.ToDiagnostic(), "MO0016", "/x/m.safetensors", "MobileOne.Generator failed on 'm.safetensors': NullReferenceException: boom. Please report this with the file.");
+        RunAssert.Error(info.ToDiagnostic(), "MO0016", "/x/m.safetensors", "MobileOne.Generator failed on 'm.safetensors': NullReferenceException: boom. Please report this with the file.");
     }
 
     // ---- cross-cutting ---------------------------------------------------------------------------------------
@@ -533,26 +533,5 @@ public class DiagnosticsTests
         Assert.Empty(run.HintNames);
         Assert.Equal(new[] { "MO0007", "MO0008" }, run.GeneratorDiagnostics.Select(d => d.Id).OrderBy(id => id, StringComparer.Ordinal));
         Assert.All(run.GeneratorDiagnostics, d => Assert.Equal(path, d.Location.GetLineSpan().Path));
-    }
-
-    /// <summary>Exactly one diagnostic, as described; no exception; the model generated nothing.</summary>
-    private static void SingleError(GeneratorRun run, string id, string path, string messageFragment, int line1 = 1, int column1 = 1)
-    {
-        RunAssert.NoGeneratorException(run);
-        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
-        AssertDiagnostic(d, id, path, messageFragment, line1, column1);
-        Assert.Empty(run.HintNames);
-    }
-
-    private static void AssertDiagnostic(Diagnostic d, string id, string path, string messageFragment, int line1 = 1, int column1 = 1)
-    {
-        string message = d.GetMessage(CultureInfo.InvariantCulture);
-        Assert.True(id == d.Id, $"Expected {id}, got {d.Id}: {message}");
-        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
-        Assert.Equal(LocationKind.ExternalFile, d.Location.Kind);
-        FileLinePositionSpan span = d.Location.GetLineSpan();
-        Assert.Equal(path, span.Path);
-        Assert.Equal(new LinePosition(line1 - 1, column1 - 1), span.StartLinePosition);
-        Assert.Contains(messageFragment, message, StringComparison.Ordinal);
     }
 }

@@ -30,7 +30,7 @@ public class LimitDiagnosticsTests
         byte[] bytes = new byte[16];
         BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), 1UL << 63);
         File.WriteAllBytes(path, bytes);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header length field says 9223372036854775808 bytes, more than the 104857600 accepted.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header length field says 9223372036854775808 bytes, more than the 104857600 accepted.");
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public class LimitDiagnosticsTests
         }
 
         string path = TestNets.WriteWithHeader(models.PathOf("many.safetensors"), sb.Append('}').ToString(), 0);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header lists more than 100000 tensors.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "The header lists more than 100000 tensors.");
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public class LimitDiagnosticsTests
         using var models = new TempModels();
         string header = "{\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("rank.safetensors"), header, 4);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' has 9 dimensions; at most 8 are accepted.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' has 9 dimensions; at most 8 are accepted.");
     }
 
     [Theory]
@@ -66,7 +66,7 @@ public class LimitDiagnosticsTests
         using var models = new TempModels();
         string header = "{\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[" + dimension + "],\"data_offsets\":[0,4]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("dim.safetensors"), header, 4);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, $"Tensor 'linear.bias' has an invalid dimension '{dimension}' (a whole number from 0 to 2147483647 expected).");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, $"Tensor 'linear.bias' has an invalid dimension '{dimension}' (a whole number from 0 to 2147483647 expected).");
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public class LimitDiagnosticsTests
         using var models = new TempModels();
         string header = "{\"linear.bias\":{\"dtype\":\"X9\",\"shape\":[2147483647,2147483647],\"data_offsets\":[0,4]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("count.safetensors"), header, 4);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' has shape [2147483647, 2147483647]: more than 2147483647 elements.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensor 'linear.bias' has shape [2147483647, 2147483647]: more than 2147483647 elements.");
     }
 
     [Theory]
@@ -90,7 +90,7 @@ public class LimitDiagnosticsTests
         using var models = new TempModels();
         string header = "{\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":" + offsets + "}}";
         string path = TestNets.WriteWithHeader(models.PathOf("offsets.safetensors"), header, 8);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, fragment);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, fragment);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public class LimitDiagnosticsTests
         string header = "{\"linear.weight\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
                       + "\"linear.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         string path = TestNets.WriteWithHeader(models.PathOf("inside.safetensors"), header, 16);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensors 'linear.weight' and 'linear.bias' overlap in the data section.");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "Tensors 'linear.weight' and 'linear.bias' overlap in the data section.");
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public class LimitDiagnosticsTests
         using var models = new TempModels();
         string header = "{\"x\":" + new string('[', 100) + new string(']', 100) + "}";
         string path = TestNets.WriteWithHeader(models.PathOf("deep.safetensors"), header, 0);
-        SingleError(GeneratorHarness.Run(path), "MO0002", path, "JSON nested deeper than 64 levels");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0002", path, "JSON nested deeper than 64 levels");
     }
 
     // ---- MO0017: NaN or infinite weights ---------------------------------------------------------------------
@@ -192,18 +192,5 @@ public class LimitDiagnosticsTests
         GeneratorRun dirty = GeneratorHarness.Run(path);
         Assert.Equal("MO0017", Assert.Single(dirty.GeneratorDiagnostics).Id);
         Assert.Equal(clean.Source(".g.cs"), dirty.Source(".g.cs"));
-    }
-
-    private static void SingleError(GeneratorRun run, string id, string path, string messageFragment)
-    {
-        RunAssert.NoGeneratorException(run);
-        Diagnostic d = Assert.Single(run.GeneratorDiagnostics);
-        string message = d.GetMessage(CultureInfo.InvariantCulture);
-        Assert.True(id == d.Id, $"Expected {id}, got {d.Id}: {message}");
-        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
-        Assert.Equal(LocationKind.ExternalFile, d.Location.Kind);
-        Assert.Equal(path, d.Location.GetLineSpan().Path);
-        Assert.Contains(messageFragment, message, StringComparison.Ordinal);
-        Assert.Empty(run.HintNames);
     }
 }
