@@ -104,13 +104,7 @@ public class CheckpointFuzzTests
         foreach (var (name, shape, values) in tensors)
         {
             long[] size = shape.Select(d => (long)d).ToArray();
-            long[] stride = new long[size.Length];
-            long s = 1;
-            for (int d = size.Length - 1; d >= 0; d--)
-            {
-                stride[d] = s;
-                s *= size[d];
-            }
+            long[] stride = PthBuilder.ContiguousStrides(size);
 
             list.Add(new PthTensor(name, (i++).ToString(System.Globalization.CultureInfo.InvariantCulture), values.Length, 0, size, stride, half ? "HalfStorage" : "FloatStorage"));
         }

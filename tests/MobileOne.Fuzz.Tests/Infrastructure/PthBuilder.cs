@@ -133,6 +133,20 @@ public static class PthBuilder
         s.Write(bytes);
     }
 
+    /// <summary>Row-major (contiguous) strides, in elements, of a tensor of <paramref name="size"/>.</summary>
+    public static long[] ContiguousStrides(long[] size)
+    {
+        long[] stride = new long[size.Length];
+        long s = 1;
+        for (int d = size.Length - 1; d >= 0; d--)
+        {
+            stride[d] = s;
+            s *= size[d];
+        }
+
+        return stride;
+    }
+
     /// <summary>A fused tiny MobileOne state dict as a torch.save file: one storage per tensor, contiguous, F32 or F16.</summary>
     public static byte[] StateDictFile(IEnumerable<(string Name, int[] Shape, float[] Values)> tensors, bool half = false)
     {
@@ -143,13 +157,7 @@ public static class PthBuilder
         {
             var (name, shape, values) = list[i];
             long[] size = shape.Select(d => (long)d).ToArray();
-            long[] stride = new long[size.Length];
-            long s = 1;
-            for (int d = size.Length - 1; d >= 0; d--)
-            {
-                stride[d] = s;
-                s *= size[d];
-            }
+            long[] stride = ContiguousStrides(size);
 
             string key = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             entries.Add(new PthTensor(name, key, values.Length, 0, size, stride, half ? "HalfStorage" : "FloatStorage"));
