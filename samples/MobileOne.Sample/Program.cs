@@ -17,10 +17,13 @@ using MobileOne.Sample;
 using StbImageSharp;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-const string DatasetDirectory = "/usr/share/datasets/fashion-mnist";
+// The test split ships with the repository (data/fashion-mnist, copied next to the program by the project file);
+// Debian's dataset-fashion-mnist package or --data DIR are read as well.
+string[] dataDirectories = ArgValue(args, "--data") is { } given
+    ? new[] { given }
+    : new[] { Path.Combine(AppContext.BaseDirectory, "data", "fashion-mnist"), "/usr/share/datasets/fashion-mnist" };
 string? s1Weights = ArgValue(args, "--s1-weights");
 string? imagePath = ArgValue(args, "--image");
-string dataDirectory = ArgValue(args, "--data") ?? DatasetDirectory;
 ImageResult? image = null;
 if (imagePath != null)
 {
@@ -47,7 +50,7 @@ if (image != null)
 }
 else
 {
-    ClassifyTestSet(dataDirectory);
+    ClassifyTestSet(dataDirectories);
 }
 
 Console.WriteLine();
@@ -78,17 +81,20 @@ static string? ArgValue(string[] args, string name)
 }
 
 // The 10,000 Fashion-MNIST test images: accuracy, confusion matrix, per-class accuracy, images/s.
-static void ClassifyTestSet(string directory)
+static void ClassifyTestSet(string[] directories)
 {
-    string images = Path.Combine(directory, "t10k-images-idx3-ubyte.gz"), labelsPath = Path.Combine(directory, "t10k-labels-idx1-ubyte.gz");
-    if (!File.Exists(images) || !File.Exists(labelsPath))
+    string? directory = directories.FirstOrDefault(d =>
+        File.Exists(Path.Combine(d, "t10k-images-idx3-ubyte.gz")) && File.Exists(Path.Combine(d, "t10k-labels-idx1-ubyte.gz")));
+    if (directory == null)
     {
-        Console.WriteLine($"  The Fashion-MNIST test set is not installed (looked for {images}); classifying the ten test images that ship with the sample instead.");
-        Console.WriteLine("  For all 10,000: apt-get install dataset-fashion-mnist (Debian/Ubuntu), or pass --data DIR with the four IDX .gz files.");
+        Console.WriteLine($"  The Fashion-MNIST test set is not in {string.Join(" or ", directories)}; classifying the ten test images that ship with the sample instead.");
+        Console.WriteLine("  For all 10,000: build from the repository (it ships data/fashion-mnist), or pass --data DIR with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz.");
         ClassifyShippedImages(Path.Combine(AppContext.BaseDirectory, "images", "fashion-mnist"));
         return;
     }
 
+    string images = Path.Combine(directory, "t10k-images-idx3-ubyte.gz"), labelsPath = Path.Combine(directory, "t10k-labels-idx1-ubyte.gz");
+    Console.WriteLine($"  test set: {images}");
     byte[] pixels = ReadIdx(images, 2051, out int count);
     byte[] labels = ReadIdx(labelsPath, 2049, out _);
     int len = FashionMnist.InputLength, classes = FashionMnist.NumClasses;

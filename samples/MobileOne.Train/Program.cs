@@ -16,12 +16,19 @@ using MobileOne.Training;
 using Spectre.Console;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string dataDir = Arg("--data") ?? FashionMnist.DefaultDirectory;
-if (!FashionMnist.IsInstalled(dataDir))
+// --data DIR, else the first folder with all 60,000 training images (Debian's dataset-fashion-mnist), else the copy the
+// repository ships next to the program (the test split and the first 10,000 training images).
+string? dataDir = Arg("--data") ?? FashionMnist.FindDirectory(train: true, preferFullTrainingSplit: true);
+if (dataDir is null || !FashionMnist.IsInstalled(dataDir))
 {
-    Console.Error.WriteLine($"Fashion-MNIST is not installed in {dataDir}.");
-    Console.Error.WriteLine($"Install it with: {FashionMnist.InstallHint}");
+    Console.Error.WriteLine($"Fashion-MNIST was not found in {dataDir ?? string.Join(" or ", FashionMnist.SearchPath)}: {FashionMnist.InstallHint}.");
     return 2;
+}
+
+if (!FashionMnist.HasFullTrainingSplit(dataDir))
+{
+    Console.WriteLine($"Training on the first 10,000 training images that ship in {dataDir} (the committed model saw all 60,000: " +
+                      "apt-get install dataset-fashion-mnist, or --data DIR with train-images-idx3-ubyte.gz).");
 }
 
 int branches = IntArg("--branches", 4);

@@ -214,72 +214,9 @@ public sealed class TrainTimeNet
         }
     }
 
-    /// <summary>
-    /// The train-time forward pass in BN eval mode, in double: per layer Σ_j BN_j(conv_j(x)) + BN_s(conv1x1(x)) + BN_skip(x),
-    /// then SE, then ReLU; global average pool; linear. Written here, independent of MobileOne.Conversion.
-    /// </summary>
-    public double[] Forward(float[] input, double? eps = null)
-    {
-        double e = eps ?? Eps;
-        MobileOneArchitecture arch = Architecture;
-        double[] x = Array.ConvertAll(input, v => (double)v);
-        foreach (LayerInfo l in arch.Layers())
-        {
-            int pixels = l.OutHeight * l.OutWidth;
-            var z = new double[l.OutChannels * pixels];
-            var zeroBias = new float[l.OutChannels];
-            for (int j = 0; j < BranchesOf(l); j++)
-            {
-                double[] y = DoubleReference.Conv(x, l.InChannels, l.InHeight, l.InWidth, Tensors[$"{l.Name}.rbr_conv.{j}.conv.weight"], zeroBias,
-                    l.OutChannels, l.KernelSize, l.Stride, l.Groups, out _, out _);
-                AddBatchNorm(z, y, $"{l.Name}.rbr_conv.{j}.bn.", l.OutChannels, pixels, e);
-            }
-
-            if (l.KernelSize > 1)
-            {
-                double[] y = DoubleReference.Conv(x, l.InChannels, l.InHeight, l.InWidth, Tensors[$"{l.Name}.rbr_scale.conv.weight"], zeroBias,
-                    l.OutChannels, 1, l.Stride, l.Groups, out int h1, out int w1);
-                if (h1 * w1 != pixels)
-                {
-                    throw new InvalidOperationException("1x1 stride-s output differs from the 3x3 output size.");
-                }
-
-                AddBatchNorm(z, y, $"{l.Name}.rbr_scale.bn.", l.OutChannels, pixels, e);
-            }
-
-            if (l.InChannels == l.OutChannels && l.Stride == 1)
-            {
-                AddBatchNorm(z, x, $"{l.Name}.rbr_skip.", l.OutChannels, pixels, e);
-            }
-
-            if (l.HasSe)
-            {
-                DoubleReference.SqueezeExcite(z, l.OutChannels, pixels, l.SeReducedChannels,
-                    Tensors[l.Name + ".se.reduce.weight"], Tensors[l.Name + ".se.reduce.bias"],
-                    Tensors[l.Name + ".se.expand.weight"], Tensors[l.Name + ".se.expand.bias"]);
-            }
-
-            DoubleReference.Relu(z);
-            x = z;
-        }
-
-        LayerInfo last = arch.Layers()[^1];
-        double[] pooled = DoubleReference.GlobalAveragePool(x, last.OutChannels, last.OutHeight * last.OutWidth);
-        return DoubleReference.Linear(pooled, Tensors["linear.weight"], Tensors["linear.bias"], arch.NumClasses);
-    }
-
-    private void AddBatchNorm(double[] sum, double[] y, string prefix, int channels, int pixels, double eps)
-    {
-        float[] g = Tensors[prefix + "weight"], b = Tensors[prefix + "bias"], m = Tensors[prefix + "running_mean"], v = Tensors[prefix + "running_var"];
-        for (int c = 0; c < channels; c++)
-        {
-            double inv = 1.0 / Math.Sqrt(v[c] + eps);
-            for (int p = c * pixels; p < (c + 1) * pixels; p++)
-            {
-                sum[p] += (y[p] - m[c]) * inv * g[c] + b[c];
-            }
-        }
-    }
+    /// <summary>The train-time forward pass in BN eval mode, in double (<see cref="TrainTimeReference"/>).</summary>
+    public double[] Forward(float[] input, double? eps = null) =>
+        TrainTimeReference.Forward(Architecture, ConvBranches, eps ?? Eps, Tensors, input);
 
     /// <summary>Fused weights as TestSupport's <see cref="FusedWeights"/> (for <see cref="DoubleReference"/>).</summary>
     public static FusedWeights ToFusedWeights(MobileOneArchitecture arch, FusedNetwork net)
