@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Reflection;
 using System.Threading;
 using MobileOne.Generator.Tests.Infrastructure;
 using MobileOne.Runtime;
@@ -59,10 +60,19 @@ public class DeterminismTests
         int[][] expected = WithDegree(1, () => inputs.Select(x => Bits(Run(infer, x, arch.NumClasses))).ToArray());
         Assert.NotEqual(expected[0], expected[1]); // the inputs are told apart, so a mix-up would show
 
+        // Layers one inference splits across the pool when it has the pool to itself.
+        long perCall = WithDegree(degree, () =>
+        {
+            long before = PoolRegions();
+            Run(infer, inputs[0], arch.NumClasses);
+            return PoolRegions() - before;
+        });
+
         const int threads = 8;
         int mismatches = 0, calls = 0;
         string? firstMismatch = null;
         var start = new Barrier(threads);
+        long regionsBefore = PoolRegions();
         var watch = Stopwatch.StartNew();
         WithDegree(degree, () =>
         {
@@ -87,11 +97,20 @@ public class DeterminismTests
             return 0;
         });
 
-        _output.WriteLine($"{calls} calls on {threads} threads (MaxDegreeOfParallelism {degree}) in {watch.Elapsed.TotalSeconds:F2} s, {mismatches} mismatches");
+        long regions = PoolRegions() - regionsBefore;
+        _output.WriteLine($"{calls} calls on {threads} threads (MaxDegreeOfParallelism {degree}) in {watch.Elapsed.TotalSeconds:F2} s, {mismatches} mismatches; {regions} layers split across the worker pool ({perCall} per call when a call has the pool to itself)");
         Assert.Equal(ConcurrentCalls, calls);
         if (degree > 1)
         {
-            Assert.NotNull(WorkerPool.Shared); // some calls did split their layers (the pool is created on first use)
+            // Both paths were taken, as the pool itself counts them during this test: some calls split their layers
+            // across the pool, and the others ran (some of) theirs alone, or every call would have split all of them.
+            Assert.True(perCall > 0, $"With {degree} threads per inference, one call alone split no layer across the worker pool.");
+            Assert.True(regions > 0, $"With {degree} threads per inference, none of the {calls} concurrent calls split a layer across the worker pool.");
+            Assert.True(regions < perCall * calls, $"All {calls} concurrent calls split all their {perCall} layers: none ran alone.");
+        }
+        else
+        {
+            Assert.True(perCall + regions == 0, $"With one thread per inference {perCall + regions} layers still went through the worker pool.");
         }
 
         Assert.True(mismatches == 0, $"{mismatches} of {calls} calls differ from the single-threaded logits, first: {firstMismatch}");
@@ -116,11 +135,15 @@ public class DeterminismTests
         {
             WithDegree(degree, () =>
             {
+                // The pool really split this degree's work: it counts the regions it runs (one per split layer, one per
+                // split batch), read before and after, so no earlier test can stand in for it.
+                long before = PoolRegions();
                 for (int i = 0; i < inputs.Length; i++)
                 {
                     Assert.True(Bits(Run(infer, inputs[i], n)).AsSpan().SequenceEqual(expected[i]), $"input {i} with {degree} threads per inference");
                 }
 
+                long layerRegions = PoolRegions() - before;
                 float[] logits = new float[inputs.Length * n];
                 net.Run(batch, logits, inputs.Length);
                 for (int i = 0; i < inputs.Length; i++)
@@ -128,12 +151,21 @@ public class DeterminismTests
                     Assert.True(Bits(logits.AsSpan(i * n, n).ToArray()).AsSpan().SequenceEqual(expected[i]), $"batch image {i} with {degree} threads");
                 }
 
+                long batchRegions = PoolRegions() - before - layerRegions;
+                _output.WriteLine($"{degree} threads: {layerRegions} split layers in {inputs.Length} inferences, {batchRegions} split batch");
+                if (degree > 1)
+                {
+                    Assert.True(layerRegions >= inputs.Length, $"{degree} threads per inference: only {layerRegions} layers split in {inputs.Length} inferences.");
+                    Assert.True(batchRegions == 1, $"{degree} threads: the batch of {inputs.Length} ran in {batchRegions} pool regions, expected one split batch.");
+                }
+                else
+                {
+                    Assert.True(layerRegions + batchRegions == 0, $"One thread: {layerRegions + batchRegions} regions still went through the worker pool.");
+                }
+
                 return 0;
             });
         }
-
-        // The pool really ran: degree > 1 created it (it is created on first use only).
-        Assert.NotNull(WorkerPool.Shared);
     }
 
     [Fact]
@@ -185,6 +217,23 @@ public class DeterminismTests
         float[] logits = new float[classes];
         infer(input, logits);
         return logits;
+    }
+
+    /// <summary>
+    /// Parallel regions the process-wide worker pool has run so far (0 before it exists): its generation counter, the
+    /// upper half of its private state word, which every <c>WorkerPool.Run</c> increments.
+    /// </summary>
+    private static long PoolRegions()
+    {
+        WorkerPool? pool = WorkerPool.Shared;
+        if (pool == null)
+        {
+            return 0;
+        }
+
+        FieldInfo? state = typeof(WorkerPool).GetField("_state", BindingFlags.NonPublic | BindingFlags.Instance);
+        Assert.True(state?.FieldType == typeof(long), "WorkerPool no longer keeps its generation in a long _state field; update PoolRegions.");
+        return (uint)((long)state!.GetValue(pool)! >> 32);
     }
 
     private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();

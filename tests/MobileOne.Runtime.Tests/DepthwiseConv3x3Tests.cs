@@ -27,7 +27,7 @@ public sealed unsafe class DepthwiseConv3x3Tests
         new object[] { 70, 2, 2, 1, false },
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int c, int h, int w, int stride, bool relu)
     {

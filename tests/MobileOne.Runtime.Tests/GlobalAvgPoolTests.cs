@@ -21,7 +21,7 @@ public sealed unsafe class GlobalAvgPoolTests
         new object[] { 2, 3, 70 },
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int h, int w, int c)
     {

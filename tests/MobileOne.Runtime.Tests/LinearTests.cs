@@ -21,7 +21,7 @@ public sealed unsafe class LinearTests
         new object[] { 13, 48 },
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int inFeatures, int outFeatures)
     {

@@ -22,7 +22,7 @@ public sealed unsafe class ParallelismTests
         from threads in new[] { 2, 3, 5 }
         select new object[] { level, threads };
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Threads))]
     public void PointwiseSplitsMatchOneThread(SimdLevel level, int threads)
     {
@@ -40,7 +40,7 @@ public sealed unsafe class ParallelismTests
         }
     }
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Threads))]
     public void DepthwiseAndStemSplitsMatchOneThread(SimdLevel level, int threads)
     {
@@ -64,7 +64,7 @@ public sealed unsafe class ParallelismTests
         }
     }
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Threads))]
     public void LinearSplitsMatchOneThread(SimdLevel level, int threads)
     {

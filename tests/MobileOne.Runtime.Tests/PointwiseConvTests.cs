@@ -32,7 +32,7 @@ public sealed unsafe class PointwiseConvTests
         new object[] { 7, 7, 520, 96, true },    // weights outweigh activations: threads split output channels
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int h, int w, int cin, int cout, bool relu)
     {

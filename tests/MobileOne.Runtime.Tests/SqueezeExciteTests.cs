@@ -21,7 +21,7 @@ public sealed unsafe class SqueezeExciteTests
         new object[] { 9, 5, 48, 16, true },
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int h, int w, int c, int r, bool relu)
     {

@@ -24,7 +24,7 @@ public sealed unsafe class StemConv3x3Tests
         new object[] { 4, 70, 3, 17, 2, false },
     });
 
-    [Theory]
+    [SimdTheory]
     [MemberData(nameof(Shapes))]
     public void MatchesReference(SimdLevel level, int cin, int cout, int h, int w, int stride, bool relu)
     {

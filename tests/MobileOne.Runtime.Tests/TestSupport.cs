@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using MobileOne.Runtime;
 using Xunit;
+using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace MobileOne.Runtime.Tests;
 
@@ -32,11 +34,17 @@ internal sealed class SimdScope : IDisposable
 
 internal static class Cases
 {
-    /// <summary>Every level this machine can run, lowest first.</summary>
-    public static IEnumerable<SimdLevel> Levels() =>
-        Enum.GetValues<SimdLevel>().Where(l => l <= Simd.Best).OrderBy(l => l);
+    /// <summary>
+    /// Every level, lowest first, whether or not this machine accelerates it. Theories over levels use
+    /// <see cref="SimdTheoryAttribute"/>, which reports the rows above <see cref="Simd.Best"/> as skipped (with the
+    /// reason) instead of dropping them, so a run on a CPU without AVX-512 says that the 512-bit kernels were not run.
+    /// </summary>
+    public static IEnumerable<SimdLevel> Levels() => Enum.GetValues<SimdLevel>().OrderBy(l => l);
 
-    /// <summary>Cross product of the available levels with the given cases (level first).</summary>
+    /// <summary>The levels this machine can run (up to <see cref="Simd.Best"/>), lowest first.</summary>
+    public static IEnumerable<SimdLevel> Available() => Levels().Where(l => l <= Simd.Best);
+
+    /// <summary>Cross product of every level with the given cases (level first); use with <see cref="SimdTheoryAttribute"/>.</summary>
     public static IEnumerable<object[]> WithLevels(IEnumerable<object[]> cases)
     {
         object[][] list = cases.ToArray();
@@ -47,6 +55,55 @@ internal static class Cases
                 yield return new object[] { level }.Concat(c).ToArray();
             }
         }
+    }
+
+    /// <summary>Why a row that needs <paramref name="level"/> cannot run here, or null when it can.</summary>
+    public static string? SkipReason(SimdLevel level) => level <= Simd.Best
+        ? null
+        : $"{level} is not hardware accelerated on this CPU ({Missing(level)}): the {Bits(level)}-bit kernels were not run (Simd.Best is {Simd.Best}).";
+
+    private static string Missing(SimdLevel level) => level switch
+    {
+        SimdLevel.Vector512 => "no AVX-512, or it is disabled by DOTNET_EnableAVX512=0",
+        SimdLevel.Vector256 => "no AVX2, or it is disabled by DOTNET_EnableAVX2=0",
+        _ => "no SSE / AdvSimd, or hardware intrinsics are disabled",
+    };
+
+    private static int Bits(SimdLevel level) => level switch
+    {
+        SimdLevel.Vector512 => 512,
+        SimdLevel.Vector256 => 256,
+        SimdLevel.Vector128 => 128,
+        _ => 0,
+    };
+}
+
+/// <summary>
+/// A theory whose data rows name <see cref="SimdLevel"/>s: a row with a level above <see cref="Simd.Best"/> is
+/// reported as skipped, with <see cref="Cases.SkipReason"/> as the reason, instead of running (it could not: setting
+/// <see cref="Simd.Level"/> above <see cref="Simd.Best"/> throws) or silently disappearing.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+[XunitTestCaseDiscoverer("MobileOne.Runtime.Tests.SimdTheoryDiscoverer", "MobileOne.Runtime.Tests")]
+public sealed class SimdTheoryAttribute : TheoryAttribute
+{
+}
+
+/// <summary>Discovers <see cref="SimdTheoryAttribute"/> theories: rows with an unavailable level become skipped test cases.</summary>
+public sealed class SimdTheoryDiscoverer : TheoryDiscoverer
+{
+    public SimdTheoryDiscoverer(IMessageSink diagnosticMessageSink)
+        : base(diagnosticMessageSink)
+    {
+    }
+
+    protected override IEnumerable<IXunitTestCase> CreateTestCasesForDataRow(
+        ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute, object[] dataRow)
+    {
+        string? reason = dataRow.OfType<SimdLevel>().Select(Cases.SkipReason).FirstOrDefault(r => r != null);
+        return reason == null
+            ? base.CreateTestCasesForDataRow(discoveryOptions, testMethod, theoryAttribute, dataRow)
+            : CreateTestCasesForSkippedDataRow(discoveryOptions, testMethod, theoryAttribute, dataRow, reason);
     }
 }
 

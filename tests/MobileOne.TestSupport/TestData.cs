@@ -25,6 +25,23 @@ public static class TestData
         return x;
     }
 
+    /// <summary>
+    /// A seed in 1..1000 derived from <paramref name="name"/> that is the same in every process (FNV-1a over the UTF-16
+    /// code units; <c>string.GetHashCode</c> is randomised per process, so a case seeded with it ran different weights on
+    /// every run).
+    /// </summary>
+    public static int StableSeed(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        uint hash = 2166136261;
+        foreach (char c in name)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return (int)(hash % 1000) + 1;
+    }
+
     /// <summary>Standard normal sample (Box–Muller).</summary>
     public static double NextGaussian(Random rng)
     {

@@ -112,7 +112,8 @@ public static class FuzzRunner
         return stats;
     }
 
-    private static string Save(string target, byte[] input)
+    /// <summary>Writes a failing input to the findings folder of <paramref name="target"/>; returns its path.</summary>
+    public static string Save(string target, byte[] input)
     {
         string dir = FindingsDirectory(target);
         Directory.CreateDirectory(dir);

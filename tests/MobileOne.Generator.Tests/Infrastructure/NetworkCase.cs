@@ -47,5 +47,5 @@ public sealed class NetworkCase
         _ => throw new ArgumentException("Unknown case " + name, nameof(name)),
     };
 
-    private static NetworkCase Create(string name) => new(name, ArchitectureOf(name), Math.Abs(name.GetHashCode(StringComparison.Ordinal) % 1000) + 1);
+    private static NetworkCase Create(string name) => new(name, ArchitectureOf(name), TestData.StableSeed(name));
 }
