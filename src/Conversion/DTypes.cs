@@ -1,29 +1,36 @@
 using System;
 using System.Buffers.Binary;
+using SharedDTypes = MobileOne.Model.DTypes;
 
 namespace MobileOne.Conversion;
 
-/// <summary>Element types in safetensors spelling, and their conversions to and from float.</summary>
+/// <summary>
+/// Element types in safetensors spelling, and their conversions to and from float. Sizes and the widening of F32, F16 and
+/// BF16 are the shared model's (src/Shared/Model/DTypes.cs, the table the generator and the runtime use); this class adds
+/// the dtypes only the conversion library reads (F64 and the integer types) and the encoding.
+/// </summary>
 public static class DTypes
 {
     /// <summary>Bytes per element, 0 for an unknown dtype.</summary>
-    public static int Size(string dtype) => dtype switch
-    {
-        "F64" or "I64" or "U64" => 8,
-        "F32" or "I32" or "U32" => 4,
-        "F16" or "BF16" or "I16" or "U16" => 2,
-        "I8" or "U8" or "BOOL" => 1,
-        _ => 0,
-    };
+    public static int Size(string dtype) => SharedDTypes.Size(dtype);
 
     /// <summary>Whether the dtype is a floating-point type (the ones weights may have).</summary>
-    public static bool IsFloat(string dtype) => dtype is "F64" or "F32" or "F16" or "BF16";
+    public static bool IsFloat(string dtype) => SharedDTypes.IsFloat(dtype);
+
+    /// <summary>Whether <see cref="Widen"/> reads the dtype: the floats (F64, F32, F16, BF16), the integers and BOOL; not F8.</summary>
+    internal static bool CanWiden(string dtype) => SharedDTypes.Size(dtype) != 0 && dtype is not ("F8_E4M3" or "F8_E5M2");
 
     /// <summary>Widens <paramref name="count"/> little-endian elements to float.</summary>
     public static float[] Widen(ReadOnlySpan<byte> src, string dtype, int count)
     {
         var dst = new float[count];
         int size = Size(dtype);
+        if (SharedDTypes.IsWeightFloat(dtype))
+        {
+            SharedDTypes.Widen(src[..(size * count)], dtype, dst);
+            return dst;
+        }
+
         for (int i = 0; i < count; i++)
         {
             dst[i] = WidenOne(src.Slice(size * i), dtype);
@@ -35,9 +42,7 @@ public static class DTypes
     /// <summary>Widens the little-endian element at the start of <paramref name="src"/> to float.</summary>
     internal static float WidenOne(ReadOnlySpan<byte> src, string dtype) => dtype switch
     {
-        "F32" => BinaryPrimitives.ReadSingleLittleEndian(src),
-        "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(src),
-        "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src) << 16),
+        "F32" or "F16" or "BF16" => SharedDTypes.WidenOne(src, dtype),
         "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(src),
         "I64" => BinaryPrimitives.ReadInt64LittleEndian(src),
         "U64" => BinaryPrimitives.ReadUInt64LittleEndian(src),

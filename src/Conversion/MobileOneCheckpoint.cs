@@ -3,7 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using MobileOne.Formats;
+using System.Text.RegularExpressions;
+using MobileOne.Model;
 
 namespace MobileOne.Conversion;
 
@@ -34,7 +35,6 @@ public enum NamingConvention
 /// </summary>
 public sealed class MobileOneCheckpoint
 {
-    private static readonly string[] BnParts = { "weight", "bias", "running_mean", "running_var" };
     private readonly Dictionary<string, Tensor> _canonical;
 
     private MobileOneCheckpoint(StateDict stateDict, Dictionary<string, Tensor> canonical, NamingConvention naming, CheckpointForm form,
@@ -80,7 +80,12 @@ public sealed class MobileOneCheckpoint
     public string FileName(string canonical) => _canonical.TryGetValue(canonical, out Tensor? t) ? t.Name : TensorNames.FromCanonical(canonical, ToShared(Naming));
 
     /// <summary>
-    /// Recognises a MobileOne in <paramref name="stateDict"/>. The input size cannot be read from weights; it defaults to 224x224.
+    /// Recognises a MobileOne in <paramref name="stateDict"/>, with the shared model's rules (src/Shared/Model), the ones the
+    /// generator applies: one naming convention per file (<c>TensorNames.Canonicalize</c>), the structure read from the
+    /// shapes (<c>ShapeInference.Infer</c>: consecutive layers per stage, trailing SE pairs by the depthwise layer's
+    /// <c>se.reduce</c>, classes from <c>linear.weight</c>) within the generator's limits, then every tensor checked against
+    /// the list the structure implies (<c>TensorCheck.Compare</c>). The input size cannot be read from weights; it defaults
+    /// to 224x224.
     /// </summary>
     /// <exception cref="ConversionException">Not a MobileOne, or missing/unknown tensors or wrong shapes (all listed by name).</exception>
     public static MobileOneCheckpoint Analyze(StateDict stateDict, int inputHeight = 224, int inputWidth = 224)
@@ -92,186 +97,73 @@ public sealed class MobileOneCheckpoint
             throw new ConversionException(ConversionErrorKind.NotMobileOne, $"{source} is not a MobileOne checkpoint: it holds no tensors.");
         }
 
-        // 1. Names.
-        var canonical = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var unknown = new List<Tensor>();
-        bool apple = false, timm = false;
-        foreach (Tensor t in stateDict.Tensors)
+        // 1. Names: Apple's or timm's, never both; one name per tensor.
+        CanonicalNames names = TensorNames.Canonicalize(stateDict.Tensors.Select(t => t.Name));
+        if (names.Error != null)
         {
-            string c = TensorNames.ToCanonical(t.Name, out TensorNaming n);
-            if (n == TensorNaming.Unknown)
-            {
-                unknown.Add(t);
-                continue;
-            }
-
-            apple |= n == TensorNaming.Apple;
-            timm |= n == TensorNaming.Timm;
-            if (!canonical.TryAdd(c, t))
-            {
-                throw new ConversionException(ConversionErrorKind.NotMobileOne, $"{source} has two names for tensor '{c}': '{canonical[c].Name}' and '{t.Name}'.");
-            }
+            throw new ConversionException(ConversionErrorKind.NotMobileOne, $"{source} is not a MobileOne checkpoint: {names.Error}.");
         }
 
-        if (canonical.Count == 0)
+        if (names.InOrder.Count == 0)
         {
             throw new ConversionException(ConversionErrorKind.NotMobileOne,
                 $"{source} is not a MobileOne checkpoint: none of its {stateDict.Count} tensors has a MobileOne name (Apple's stage0./stageN./linear. or timm's stem./stages./head.fc.); the first is '{stateDict.Tensors[0].Name}' {stateDict.Tensors[0].ShapeText}.");
         }
 
-        if (apple && timm)
+        var canonical = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (string c in names.InOrder)
         {
-            throw new ConversionException(ConversionErrorKind.NotMobileOne, $"{source} mixes Apple's tensor names (stage0., linear.) with timm's (stem., stages., head.fc.).");
+            Tensor t = stateDict.Find(names.ToOriginal[c])!;
+            canonical[c] = t;
+            shapes[c] = t.Shape;
         }
 
-        NamingConvention naming = timm ? NamingConvention.Timm : NamingConvention.Apple;
-
-        // 2. Form.
-        string? fusedExample = canonical.Keys.FirstOrDefault(k => k.Contains(".reparam_conv.", StringComparison.Ordinal));
-        string? trainExample = canonical.Keys.FirstOrDefault(k => k.Contains(".rbr_", StringComparison.Ordinal));
-        if (fusedExample != null && trainExample != null)
-        {
-            throw new ConversionException(ConversionErrorKind.NotMobileOne,
-                $"{source} mixes fused tensors ('{canonical[fusedExample].Name}') with train-time ones ('{canonical[trainExample].Name}').");
-        }
-
-        CheckpointForm form = trainExample != null ? CheckpointForm.TrainTime : CheckpointForm.Fused;
-        string Main(string layer) => form == CheckpointForm.Fused ? layer + ".reparam_conv.weight" : layer + ".rbr_conv.0.conv.weight";
+        NamingConvention naming = names.Naming == TensorNaming.Timm ? NamingConvention.Timm : NamingConvention.Apple;
         string Named(string c) => TensorNames.FromCanonical(c, ToShared(naming));
 
-        // 3. Architecture from the shapes.
-        if (!canonical.TryGetValue(Main("stage0"), out Tensor? stem))
+        // 2. Form and structure from the shapes.
+        InferredNetwork inferred = ShapeInference.Infer(shapes, inputHeight, inputWidth);
+        if (inferred.Shape == null)
         {
-            throw new ConversionException(ConversionErrorKind.NotMobileOne,
-                $"{source} is not a complete MobileOne checkpoint: it has no stem tensor '{Named(Main("stage0"))}'.");
+            throw new ConversionException(ConversionErrorKind.NotMobileOne, InferenceMessage(source, inferred, canonical, naming));
         }
 
-        if (stem.Shape.Length != 4 || stem.Shape[2] != 3 || stem.Shape[3] != 3)
+        CheckpointForm form = inferred.Form == NetworkForm.TrainTime ? CheckpointForm.TrainTime : CheckpointForm.Fused;
+        NetworkArchitecture arch = NetworkArchitecture.FromShape(inferred.Shape) with
         {
-            throw new ConversionException(ConversionErrorKind.NotMobileOne, $"Tensor '{stem.Name}' in {source} has shape {stem.ShapeText}, but a MobileOne stem is [C, Cin, 3, 3].");
-        }
-
-        var stageChannels = new int[4];
-        var stageBlocks = new int[4];
-        var seBlocks = new int[4];
-        var seWidths = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int s = 1; s <= 4; s++)
-        {
-            string stagePrefix = $"stage{s}.";
-            int maxIndex = -1;
-            foreach (string k in canonical.Keys)
-            {
-                if (k.StartsWith(stagePrefix, StringComparison.Ordinal))
-                {
-                    int dot = k.IndexOf('.', stagePrefix.Length);
-                    if (dot > 0 && int.TryParse(k.AsSpan(stagePrefix.Length, dot - stagePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int ix) && ix < 100_000)
-                    {
-                        maxIndex = Math.Max(maxIndex, ix);
-                    }
-                }
-            }
-
-            if (maxIndex < 0)
-            {
-                stageBlocks[s - 1] = 1;
-                stageChannels[s - 1] = 1;
-                continue;
-            }
-
-            int n = maxIndex / 2 + 1;
-            stageBlocks[s - 1] = n;
-            int firstSe = -1;
-            for (int ix = 0; ix < n; ix++)
-            {
-                foreach (string layer in new[] { $"stage{s}.{2 * ix}", $"stage{s}.{2 * ix + 1}" })
-                {
-                    if (canonical.TryGetValue(layer + ".se.reduce.weight", out Tensor? reduce))
-                    {
-                        firstSe = firstSe < 0 ? ix : firstSe;
-                        if (reduce.Shape.Length == 4 && reduce.Shape[0] > 0)
-                        {
-                            seWidths[layer] = reduce.Shape[0];
-                        }
-                    }
-                }
-            }
-
-            seBlocks[s - 1] = firstSe < 0 ? 0 : n - firstSe;
-            int planes = 0;
-            for (int ix = n - 1; ix >= 0 && planes == 0; ix--)
-            {
-                if (canonical.TryGetValue(Main($"stage{s}.{2 * ix + 1}"), out Tensor? pw) && pw.Shape.Length == 4 && pw.Shape[0] > 0)
-                {
-                    planes = pw.Shape[0];
-                }
-            }
-
-            stageChannels[s - 1] = planes > 0 ? planes : 1;
-        }
-
-        int numClasses = canonical.TryGetValue("linear.bias", out Tensor? linearBias) && linearBias.Shape.Length == 1 && linearBias.Shape[0] > 0
-            ? linearBias.Shape[0]
-            : canonical.TryGetValue("linear.weight", out Tensor? linear) && linear.Shape.Length == 2 && linear.Shape[0] > 0 ? linear.Shape[0] : 1;
-        if (stem.Shape[0] < 1 || stem.Shape[1] < 1)
-        {
-            throw new ConversionException(ConversionErrorKind.NotMobileOne, $"Tensor '{stem.Name}' in {source} has shape {stem.ShapeText}.");
-        }
-
-        var arch = new NetworkArchitecture(stem.Shape[1], inputHeight, inputWidth, stem.Shape[0], stageChannels, stageBlocks, seBlocks, numClasses)
-        {
-            SeReducedOverrides = seWidths,
+            SeReducedOverrides = new Dictionary<string, int>(inferred.Shape.SeReducedOverrides, StringComparer.Ordinal),
         };
+        var branches = form == CheckpointForm.TrainTime
+            ? new Dictionary<string, int>(inferred.ConvBranches, StringComparer.Ordinal)
+            : new Dictionary<string, int>(StringComparer.Ordinal);
 
-        // 4. Conv branches per layer (train-time).
-        var branches = new Dictionary<string, int>(StringComparer.Ordinal);
-        IReadOnlyList<ConvLayer> layers = arch.Layers();
-        if (form == CheckpointForm.TrainTime)
-        {
-            foreach (ConvLayer l in layers)
-            {
-                int k = 0;
-                string p = l.Name + ".rbr_conv.";
-                foreach (string key in canonical.Keys)
-                {
-                    int dot = key.StartsWith(p, StringComparison.Ordinal) ? key.IndexOf('.', p.Length) : -1;
-                    if (dot > p.Length && int.TryParse(key.AsSpan(p.Length, dot - p.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int j) && j < 1000)
-                    {
-                        k = Math.Max(k, j + 1);
-                    }
-                }
-
-                branches[l.Name] = Math.Max(k, 1);
-            }
-        }
-
-        // 5. Every expected tensor present with its shape; nothing else.
-        var expected = ExpectedTensors(arch, form, branches);
+        // 3. Every expected tensor present with its shape and a float dtype; nothing else.
+        IReadOnlyList<TensorShape> expected = form == CheckpointForm.Fused
+            ? inferred.Shape.FusedTensors()
+            : inferred.Shape.TrainTimeTensors(layer => branches[layer]);
+        var actual = canonical.ToDictionary(kv => kv.Key, kv => (kv.Value.Shape, kv.Value.DType), StringComparer.Ordinal);
+        List<TensorIssue> issues = TensorCheck.Compare(expected, actual, allowBatchCounters: form == CheckpointForm.TrainTime, DTypes.IsFloat);
         var missing = new List<string>();
         var wrongShape = new List<string>();
-        var expectedNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, shape) in expected)
+        var unexpected = names.Unknown.Select(n => $"{n} {stateDict.Find(n)!.ShapeText}").ToList();
+        foreach (TensorIssue issue in issues)
         {
-            expectedNames.Add(name);
-            if (!canonical.TryGetValue(name, out Tensor? t))
+            Tensor? t = canonical.GetValueOrDefault(issue.Name);
+            switch (issue.Kind)
             {
-                missing.Add(Named(name) + " " + Tensor.FormatShape(shape));
-            }
-            else if (!t.Shape.SequenceEqual(shape))
-            {
-                wrongShape.Add($"'{t.Name}' is {t.ShapeText}, expected {Tensor.FormatShape(shape)}");
-            }
-            else if (!DTypes.IsFloat(t.DType))
-            {
-                wrongShape.Add($"'{t.Name}' has dtype {t.DType}, expected a floating-point type");
-            }
-        }
-
-        var unexpected = unknown.Select(t => $"{t.Name} {t.ShapeText}").ToList();
-        foreach (var (c, t) in canonical)
-        {
-            if (!expectedNames.Contains(c) && !(form == CheckpointForm.TrainTime && IsBatchCounter(c, expectedNames)))
-            {
-                unexpected.Add($"{t.Name} {t.ShapeText}");
+                case TensorIssueKind.Missing:
+                    missing.Add(Named(issue.Name) + " " + Tensor.FormatShape(issue.ExpectedShape!));
+                    break;
+                case TensorIssueKind.WrongShape:
+                    wrongShape.Add($"'{t!.Name}' is {t.ShapeText}, expected {Tensor.FormatShape(issue.ExpectedShape!)}");
+                    break;
+                case TensorIssueKind.WrongDType:
+                    wrongShape.Add($"'{t!.Name}' has dtype {t.DType}, expected a floating-point type");
+                    break;
+                default:
+                    unexpected.Add($"{t!.Name} {t.ShapeText}");
+                    break;
             }
         }
 
@@ -282,49 +174,52 @@ public sealed class MobileOneCheckpoint
             AppendList(sb, "missing tensors", missing);
             AppendList(sb, "unexpected tensors", unexpected);
             AppendList(sb, "wrong shapes", wrongShape);
+            AppendStageNotes(sb, inferred.Shape, canonical.Keys, form, Named);
             throw new ConversionException(ConversionErrorKind.NotMobileOne, sb.ToString());
         }
 
         return new MobileOneCheckpoint(stateDict, canonical, naming, form, arch, branches);
     }
 
-    /// <summary>The tensors (canonical names, shapes) a checkpoint of this architecture and form holds, in order.</summary>
+    /// <summary>The tensors (canonical names, shapes) a checkpoint of this architecture and form holds, in order (k = 1 where <paramref name="convBranches"/> has no entry).</summary>
     public static IReadOnlyList<(string Name, int[] Shape)> ExpectedTensors(NetworkArchitecture arch, CheckpointForm form, IReadOnlyDictionary<string, int>? convBranches = null)
     {
         ArgumentNullException.ThrowIfNull(arch);
-        if (form == CheckpointForm.Fused)
+        return form == CheckpointForm.Fused
+            ? arch.FusedTensors()
+            : arch.TrainTimeTensors(layer => convBranches != null && convBranches.TryGetValue(layer, out int k) ? k : 1);
+    }
+
+    /// <summary>
+    /// Why <see cref="ShapeInference.Infer"/> found no MobileOne, for a person: its reason with the file's own names (timm's
+    /// for a timm file), and for a tensor of the wrong shape both shapes.
+    /// </summary>
+    private static string InferenceMessage(string source, InferredNetwork inferred, Dictionary<string, Tensor> canonical, NamingConvention naming)
+    {
+        string? tensor = inferred.ErrorTensor;
+        if (inferred.IsShapeError && tensor != null && canonical.TryGetValue(tensor, out Tensor? t))
         {
-            return arch.FusedTensors();
+            return tensor.StartsWith("stage0.", StringComparison.Ordinal)
+                ? $"Tensor '{t.Name}' in {source} has shape {t.ShapeText}, but a MobileOne stem is {inferred.ExpectedShape}."
+                : $"Tensor '{t.Name}' in {source} has shape {t.ShapeText}, but a MobileOne needs {inferred.ExpectedShape} there.";
         }
 
-        var list = new List<(string, int[])>();
-        foreach (ConvLayer l in arch.Layers())
+        // The reason quotes canonical (Apple) names; a timm file is told its own names (and needs no "(timm: …)" hint).
+        string why = inferred.Error ?? "its tensors are not a MobileOne's";
+        if (naming == NamingConvention.Timm)
         {
-            int k = convBranches != null && convBranches.TryGetValue(l.Name, out int kk) ? kk : 1;
-            int[] channel = { l.OutChannels };
-            for (int j = 0; j < k; j++)
-            {
-                list.Add(($"{l.Name}.rbr_conv.{j}.conv.weight", l.WeightShape));
-                AddBn(list, $"{l.Name}.rbr_conv.{j}.bn.", channel);
-            }
-
-            if (l.HasScaleBranch)
-            {
-                list.Add(($"{l.Name}.rbr_scale.conv.weight", new[] { l.OutChannels, l.InChannels / l.Groups, 1, 1 }));
-                AddBn(list, $"{l.Name}.rbr_scale.bn.", channel);
-            }
-
-            if (l.HasSkipBranch)
-            {
-                AddBn(list, $"{l.Name}.rbr_skip.", new[] { l.InChannels });
-            }
-
-            NetworkArchitecture.AddSe(list, l);
+            why = Regex.Replace(why, @" \(timm: '[^']*'\)", string.Empty);
+            why = Regex.Replace(why, "'([^']*)'", m => "'" + TensorNames.FromCanonical(m.Groups[1].Value, TensorNaming.Timm) + "'");
         }
 
-        list.Add(("linear.weight", new[] { arch.NumClasses, arch.FeatureChannels }));
-        list.Add(("linear.bias", new[] { arch.NumClasses }));
-        return list;
+        if (tensor == null)
+        {
+            return $"{source} cannot be converted: {why}."; // a limit of the shared model (or of the input size asked for)
+        }
+
+        return canonical.ContainsKey(tensor)
+            ? $"{source} is not a MobileOne checkpoint: {why}."
+            : $"{source} is not a complete MobileOne checkpoint: {why}.";
     }
 
     internal static TensorNaming ToShared(NamingConvention naming) => naming == NamingConvention.Timm ? TensorNaming.Timm : TensorNaming.Apple;
@@ -332,17 +227,28 @@ public sealed class MobileOneCheckpoint
     /// <summary>Renames a canonical (Apple) name into <paramref name="naming"/>.</summary>
     public static string Rename(string canonical, NamingConvention naming) => TensorNames.FromCanonical(canonical, ToShared(naming));
 
-    private static void AddBn(List<(string, int[])> list, string prefix, int[] channel)
+    /// <summary>
+    /// A stage is read up to its first missing layer; when the file has layers after that one (listed as unexpected), say
+    /// which layer ended the stage.
+    /// </summary>
+    private static void AppendStageNotes(StringBuilder sb, NetworkShape shape, IEnumerable<string> names, CheckpointForm form, Func<string, string> named)
     {
-        foreach (string part in BnParts)
+        string suffix = form == CheckpointForm.Fused ? ".reparam_conv.weight" : ".rbr_conv.0.conv.weight";
+        for (int s = 1; s <= NetworkShape.Stages; s++)
         {
-            list.Add((prefix + part, channel));
+            int layers = 2 * shape.StageBlocks[s - 1];
+            string prefix = $"stage{s}.";
+            bool later = names.Any(n =>
+            {
+                int dot = n.StartsWith(prefix, StringComparison.Ordinal) ? n.IndexOf('.', prefix.Length) : -1;
+                return dot > prefix.Length && int.TryParse(n.AsSpan(prefix.Length, dot - prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int ix) && ix >= layers;
+            });
+            if (later)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"\n  note: stage {s} was read as {layers / 2} pair(s) because '{named(prefix + layers.ToString(CultureInfo.InvariantCulture) + suffix)}' is missing; its later layers are listed as unexpected");
+            }
         }
     }
-
-    private static bool IsBatchCounter(string name, HashSet<string> expected) =>
-        name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
-        && expected.Contains(name[..^"num_batches_tracked".Length] + "running_mean");
 
     private static void AppendList(StringBuilder sb, string title, List<string> items)
     {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using MobileOne.Model;
 
 namespace MobileOne.Conversion;
 
@@ -10,16 +11,19 @@ namespace MobileOne.Conversion;
 public enum ConvLayerKind
 {
     /// <summary><c>stage0</c>: full 3x3 conv, stride 2, pad 1, groups 1.</summary>
-    Stem,
+    Stem = LayerType.Stem,
 
     /// <summary>Even index of a stage: 3x3 depthwise, pad 1, stride 2 for the first pair of a stage.</summary>
-    Depthwise,
+    Depthwise = LayerType.Depthwise,
 
     /// <summary>Odd index of a stage: 1x1 conv, stride 1, groups 1.</summary>
-    Pointwise,
+    Pointwise = LayerType.Pointwise,
 }
 
-/// <summary>One MobileOne block (a fused conv + optional SE + ReLU, or its train-time branches).</summary>
+/// <summary>
+/// One MobileOne block (a fused conv + optional SE + ReLU, or its train-time branches): the public face of the shared
+/// model's <c>LayerShape</c> (src/Shared/Model), whose formulas the computed members use.
+/// </summary>
 /// <param name="Name">Apple prefix: <c>stage0</c>, <c>stage2.5</c>, …</param>
 /// <param name="SeReducedChannels">SE hidden width (0 without SE).</param>
 public sealed record ConvLayer(
@@ -38,26 +42,22 @@ public sealed record ConvLayer(
     int SeReducedChannels)
 {
     /// <summary>Symmetric zero padding: 1 for 3x3, 0 for 1x1.</summary>
-    public int Padding => KernelSize / 2;
+    public int Padding => Model.Padding;
 
     /// <summary>OIHW shape of the conv weight.</summary>
-    public int[] WeightShape => new[] { OutChannels, InChannels / Groups, KernelSize, KernelSize };
+    public int[] WeightShape => Model.WeightShape;
 
     /// <summary>Whether the train-time block has the 1x1 scale branch (<c>rbr_scale</c>): iff the kernel is larger than 1.</summary>
-    public bool HasScaleBranch => KernelSize > 1;
+    public bool HasScaleBranch => Model.HasScaleBranch;
 
     /// <summary>Whether the train-time block has the BN-only skip branch (<c>rbr_skip</c>): iff Cin = Cout and stride 1.</summary>
-    public bool HasSkipBranch => InChannels == OutChannels && Stride == 1;
+    public bool HasSkipBranch => Model.HasSkipBranch;
 
     /// <summary>Fused conv weight + bias, plus SE weights and biases.</summary>
-    public long ParameterCount =>
-        (long)OutChannels * (InChannels / Groups) * KernelSize * KernelSize + OutChannels
-        + (HasSe ? 2L * SeReducedChannels * OutChannels + SeReducedChannels + OutChannels : 0);
+    public long ParameterCount => Model.ParameterCount;
 
     /// <summary>Cout·(Cin/g)·k²·Hout·Wout, plus the SE 1x1 convs on the pooled vector.</summary>
-    public long Macs =>
-        (long)OutChannels * (InChannels / Groups) * KernelSize * KernelSize * OutHeight * OutWidth
-        + (HasSe ? 2L * SeReducedChannels * OutChannels : 0);
+    public long Macs => Model.Macs;
 
     /// <summary>Short description of the operation: <c>conv3x3/2</c>, <c>dwconv3x3/1</c>, <c>pwconv1x1</c>.</summary>
     public string Operation => Kind switch
@@ -66,11 +66,19 @@ public sealed record ConvLayer(
         ConvLayerKind.Depthwise => $"dwconv3x3/{Stride}",
         _ => "pwconv1x1",
     } + (HasSe ? " +SE" : string.Empty);
+
+    /// <summary>The shared model's layer (kernel size and groups follow from <see cref="Kind"/>).</summary>
+    private LayerShape Model => new(Name, (LayerType)Kind, InChannels, OutChannels, Stride, InHeight, InWidth, OutHeight, OutWidth, HasSe ? SeReducedChannels : 0);
+
+    internal static ConvLayer From(LayerShape l) => new(l.Name, (ConvLayerKind)l.Type, l.InChannels, l.OutChannels, l.KernelSize, l.Stride, l.Groups,
+        l.InHeight, l.InWidth, l.OutHeight, l.OutWidth, l.HasSe, l.SeReduced);
 }
 
 /// <summary>
 /// A MobileOne's structure: stem (<c>stage0</c>), four stages of (depthwise 3x3, pointwise 1x1) pairs, global average pool,
 /// linear. Arrays are indexed by stage 1..4 → [0..3]. The same fields as the architecture JSON (docs/architecture-json.md).
+/// The public face of the shared model (src/Shared/Model: <c>NetworkShape</c>, <c>Presets</c>): the presets, the layer
+/// walk, the tensor lists, the counts and the limits are its.
 /// </summary>
 public sealed record NetworkArchitecture(
     int InputChannels,
@@ -83,7 +91,7 @@ public sealed record NetworkArchitecture(
     int NumClasses)
 {
     /// <summary>The published variants.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = new[] { "s0", "s1", "s2", "s3", "s4" };
+    public static IReadOnlyList<string> PresetNames => Presets.Names;
 
     /// <summary>SE hidden width per layer name when the tensors say so (timm's widths can differ from Apple's C/16).</summary>
     public IReadOnlyDictionary<string, int>? SeReducedOverrides { get; init; }
@@ -92,145 +100,73 @@ public sealed record NetworkArchitecture(
     public static NetworkArchitecture Preset(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        string key = name.Trim().ToLowerInvariant().Replace("mobileone", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
-        double[] a = key switch
-        {
-            "s0" => new[] { 0.75, 1.0, 1.0, 2.0 },
-            "s1" => new[] { 1.5, 1.5, 2.0, 2.5 },
-            "s2" => new[] { 1.5, 2.0, 2.5, 4.0 },
-            "s3" => new[] { 2.0, 2.5, 3.0, 4.0 },
-            "s4" => new[] { 3.0, 3.5, 3.5, 4.0 },
-            _ => throw new ArgumentException($"Unknown MobileOne variant '{name}' (expected s0..s4).", nameof(name)),
-        };
-        int[] stages = { (int)(64 * a[0]), (int)(128 * a[1]), (int)(256 * a[2]), (int)(512 * a[3]) };
-        int[] se = key == "s4" ? new[] { 0, 0, 5, 1 } : new[] { 0, 0, 0, 0 };
-        return new NetworkArchitecture(3, 224, 224, Math.Min(64, stages[0]), stages, new[] { 2, 8, 10, 1 }, se, 1000);
+        NetworkShape shape = Presets.Get(name) ?? throw new ArgumentException($"Unknown MobileOne variant '{name}' (expected s0..s4).", nameof(name));
+        return FromShape(shape);
+    }
+
+    /// <summary>Apple's width multipliers α1..α4 of a published variant (the widths are <c>int(α·(64, 128, 256, 512))</c>).</summary>
+    public static IReadOnlyList<double> PresetWidthMultipliers(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Presets.WidthMultipliers(name) ?? throw new ArgumentException($"Unknown MobileOne variant '{name}' (expected s0..s4).", nameof(name));
     }
 
     /// <summary>Number of conv branches k of the published variant's train-time blocks (S0: 4, else 1; the stem always 1).</summary>
-    public static int PresetConvBranches(string variant) => variant == "s0" ? 4 : 1;
+    public static int PresetConvBranches(string variant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        return Presets.ConvBranches(variant);
+    }
 
     /// <summary>"s0".."s4" when the structure (not the input size or class count) is a published variant's, else "custom".</summary>
-    public string Variant
-    {
-        get
-        {
-            foreach (string name in PresetNames)
-            {
-                NetworkArchitecture p = Preset(name);
-                if (InputChannels == 3 && StemChannels == p.StemChannels && StageChannels.SequenceEqual(p.StageChannels)
-                    && StageBlocks.SequenceEqual(p.StageBlocks) && SeBlocks.SequenceEqual(p.SeBlocks))
-                {
-                    return name;
-                }
-            }
-
-            return "custom";
-        }
-    }
+    public string Variant => Presets.Detect(ToShape());
 
     /// <summary>Default SE width: Apple's <c>int(C * 0.0625)</c>, at least 1 (the generator's rule).</summary>
-    public static int DefaultSeReduced(int channels) => Math.Max(1, channels / 16);
+    public static int DefaultSeReduced(int channels) => NetworkShape.DefaultSeReduced(channels);
 
     /// <summary>Output size of a 3x3, pad 1 conv.</summary>
-    public static int OutSize(int size, int stride) => (size + 2 - 3) / stride + 1;
+    public static int OutSize(int size, int stride) => NetworkShape.OutSize(size, stride);
 
-    /// <summary>Throws <see cref="ArgumentException"/> when the structure is not buildable.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when the generator cannot build the structure: the limits of the shared model
+    /// (input size 32..8192 a side, at most 65,536 channels, 1,024 blocks a stage, 1,000,000 classes).
+    /// </summary>
     public void Validate()
     {
-        if (InputChannels < 1 || InputHeight < 1 || InputWidth < 1 || StemChannels < 1 || NumClasses < 1)
+        string? error = ToShape().ValidationError();
+        if (error != null)
         {
-            throw new ArgumentException($"All sizes must be positive: {this}");
-        }
-
-        if (StageChannels is not { Length: 4 } || StageBlocks is not { Length: 4 } || SeBlocks is not { Length: 4 })
-        {
-            throw new ArgumentException("StageChannels, StageBlocks and SeBlocks must have 4 entries each.");
-        }
-
-        for (int s = 0; s < 4; s++)
-        {
-            if (StageChannels[s] < 1 || StageBlocks[s] < 1 || SeBlocks[s] < 0 || SeBlocks[s] > StageBlocks[s])
-            {
-                throw new ArgumentException($"Stage {s + 1}: channels and blocks must be ≥ 1 and 0 ≤ seBlocks ≤ blocks: {this}");
-            }
+            throw new ArgumentException($"Not a buildable MobileOne: {error}: {this}");
         }
     }
 
-    /// <summary>Every conv layer in execution order.</summary>
-    public IReadOnlyList<ConvLayer> Layers()
-    {
-        Validate();
-        var layers = new List<ConvLayer>(1 + 2 * StageBlocks.Sum());
-        int h = InputHeight, w = InputWidth;
-        int ho = OutSize(h, 2), wo = OutSize(w, 2);
-        layers.Add(new ConvLayer("stage0", ConvLayerKind.Stem, InputChannels, StemChannels, 3, 2, 1, h, w, ho, wo, false, 0));
-        h = ho;
-        w = wo;
-        int c = StemChannels;
-        for (int s = 0; s < 4; s++)
-        {
-            int n = StageBlocks[s];
-            for (int ix = 0; ix < n; ix++)
-            {
-                int stride = ix == 0 ? 2 : 1;
-                bool se = ix >= n - SeBlocks[s];
-                ho = OutSize(h, stride);
-                wo = OutSize(w, stride);
-                string dw = $"stage{s + 1}.{2 * ix}";
-                layers.Add(new ConvLayer(dw, ConvLayerKind.Depthwise, c, c, 3, stride, c, h, w, ho, wo, se, se ? SeWidth(dw, c) : 0));
-                h = ho;
-                w = wo;
-                int planes = StageChannels[s];
-                string pw = $"stage{s + 1}.{2 * ix + 1}";
-                layers.Add(new ConvLayer(pw, ConvLayerKind.Pointwise, c, planes, 1, 1, 1, h, w, h, w, se, se ? SeWidth(pw, planes) : 0));
-                c = planes;
-            }
-        }
-
-        return layers;
-    }
+    /// <summary>
+    /// Every conv layer in execution order. The walk needs a walkable structure only (positive sizes, 4 stages, SE blocks
+    /// within the blocks), not <see cref="Validate"/>'s limits: the references and the training tests use smaller inputs.
+    /// </summary>
+    /// <exception cref="ArgumentException">The structure cannot be walked.</exception>
+    public IReadOnlyList<ConvLayer> Layers() => ToShape().Layers().Select(ConvLayer.From).ToList();
 
     /// <summary>In-features of the classifier (the last stage's width).</summary>
     public int FeatureChannels => StageChannels[3];
 
     /// <summary>Fused parameters: convs, SE, linear.</summary>
-    public long ParameterCount => Layers().Sum(l => l.ParameterCount) + (long)NumClasses * FeatureChannels + NumClasses;
+    public long ParameterCount => ToShape().ParameterCount;
 
     /// <summary>Multiply-accumulates of the convs, SE convs and linear (no pooling adds), batch 1.</summary>
-    public long Macs => Layers().Sum(l => l.Macs) + (long)NumClasses * FeatureChannels;
+    public long Macs => ToShape().Macs;
 
     /// <summary>
     /// Fused tensors in file order: per layer <c>reparam_conv.weight/bias</c> (+ <c>se.reduce/expand.weight/bias</c>),
     /// then <c>linear.weight/bias</c>; Apple names.
     /// </summary>
-    public IReadOnlyList<(string Name, int[] Shape)> FusedTensors()
-    {
-        var list = new List<(string, int[])>();
-        foreach (ConvLayer l in Layers())
-        {
-            list.Add((l.Name + ".reparam_conv.weight", l.WeightShape));
-            list.Add((l.Name + ".reparam_conv.bias", new[] { l.OutChannels }));
-            AddSe(list, l);
-        }
+    public IReadOnlyList<(string Name, int[] Shape)> FusedTensors() => Tuples(ToShape().FusedTensors());
 
-        list.Add(("linear.weight", new[] { NumClasses, FeatureChannels }));
-        list.Add(("linear.bias", new[] { NumClasses }));
-        return list;
-    }
-
-    /// <summary>The SE tensors of a layer (none without SE).</summary>
-    internal static void AddSe(List<(string, int[])> list, ConvLayer l)
-    {
-        if (l.HasSe)
-        {
-            int c = l.OutChannels, r = l.SeReducedChannels;
-            list.Add((l.Name + ".se.reduce.weight", new[] { r, c, 1, 1 }));
-            list.Add((l.Name + ".se.reduce.bias", new[] { r }));
-            list.Add((l.Name + ".se.expand.weight", new[] { c, r, 1, 1 }));
-            list.Add((l.Name + ".se.expand.bias", new[] { c }));
-        }
-    }
+    /// <summary>
+    /// Train-time tensors in file order (k conv-BN branches per layer, <c>rbr_scale</c>, <c>rbr_skip</c>, SE, linear); Apple
+    /// names. <paramref name="convBranches"/> gives k per layer name.
+    /// </summary>
+    internal IReadOnlyList<(string Name, int[] Shape)> TrainTimeTensors(Func<string, int> convBranches) => Tuples(ToShape().TrainTimeTensors(convBranches));
 
     /// <summary>
     /// The architecture JSON (docs/architecture-json.md) with every structural field, the input size and, for a published
@@ -264,27 +200,27 @@ public sealed record NetworkArchitecture(
     }
 
     /// <inheritdoc/>
-    public bool Equals(NetworkArchitecture? other) =>
-        other is not null
-        && InputChannels == other.InputChannels && InputHeight == other.InputHeight && InputWidth == other.InputWidth
-        && StemChannels == other.StemChannels && NumClasses == other.NumClasses
-        && StageChannels.AsSpan().SequenceEqual(other.StageChannels)
-        && StageBlocks.AsSpan().SequenceEqual(other.StageBlocks)
-        && SeBlocks.AsSpan().SequenceEqual(other.SeBlocks)
-        && Layers().SequenceEqual(other.Layers());
+    public bool Equals(NetworkArchitecture? other) => other is not null && ToShape().Equals(other.ToShape());
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(InputChannels, InputHeight, InputWidth, StemChannels, NumClasses,
         Join(StageChannels), Join(StageBlocks), Join(SeBlocks));
 
     /// <inheritdoc/>
-    public override string ToString() =>
-        $"MobileOne(in {InputChannels}x{InputHeight}x{InputWidth}, stem {StemChannels}, " +
-        $"stages [{string.Join(",", StageChannels)}], blocks [{string.Join(",", StageBlocks)}], " +
-        $"se [{string.Join(",", SeBlocks)}], {NumClasses} classes)";
+    public override string ToString() => ToShape().ToString();
 
-    private int SeWidth(string layer, int channels) =>
-        SeReducedOverrides != null && SeReducedOverrides.TryGetValue(layer, out int r) ? r : DefaultSeReduced(channels);
+    /// <summary>The shared model's structure (a copy: the arrays of a record can change).</summary>
+    internal NetworkShape ToShape() => new(InputChannels, InputHeight, InputWidth, StemChannels,
+        StageChannels ?? Array.Empty<int>(), StageBlocks ?? Array.Empty<int>(), SeBlocks ?? Array.Empty<int>(), NumClasses, SeReducedOverrides);
+
+    /// <summary>The public face of a shared-model structure; SE widths are kept as <see cref="SeReducedOverrides"/> when it has any.</summary>
+    internal static NetworkArchitecture FromShape(NetworkShape shape) =>
+        new(shape.InputChannels, shape.InputHeight, shape.InputWidth, shape.StemChannels, shape.StageChannels.ToArray(), shape.StageBlocks.ToArray(), shape.SeBlocks.ToArray(), shape.NumClasses)
+        {
+            SeReducedOverrides = shape.SeReducedOverrides.Count == 0 ? null : new Dictionary<string, int>(shape.SeReducedOverrides, StringComparer.Ordinal),
+        };
+
+    private static IReadOnlyList<(string Name, int[] Shape)> Tuples(IReadOnlyList<TensorShape> tensors) => tensors.Select(t => (t.Name, t.Shape)).ToList();
 
     private static string Join(int[] values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
 }

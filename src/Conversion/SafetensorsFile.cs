@@ -48,7 +48,7 @@ public static class SafetensorsFile
         var tensors = new List<Tensor>(header.Tensors.Count);
         foreach (SafetensorsTensor t in header.Tensors)
         {
-            if (SafetensorsHeader.ElementSize(t.DType) == 0)
+            if (!DTypes.CanWiden(t.DType))
             {
                 throw new ConversionException(ConversionErrorKind.InvalidFormat, $"Tensor '{t.Name}' in {source} has dtype {t.DType}, which is not supported.");
             }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 
 namespace MobileOne.Conversion;
@@ -65,7 +64,7 @@ public sealed class Tensor
     public static string FormatShape(IReadOnlyList<int> shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        return "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+        return MobileOne.Model.TensorShape.Format(shape);
     }
 
     /// <inheritdoc/>

@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis.CSharp;
-using MobileOne.Formats;
+using MobileOne.Model;
 using MobileOne.Formats.Safetensors;
 using MobileOne.Generator.Helpers;
 using MobileOne.Generator.Model;

@@ -1,73 +1,82 @@
 using System;
+using MobileOne.Model;
 
 namespace MobileOne.Runtime;
 
 /// <summary>
 /// Sizes, in floats, of the packed weight regions described in <c>docs/design.md</c>. Every size is a multiple
-/// of 16, so regions laid out back to back each start on a 64-byte boundary.
+/// of 16, so regions laid out back to back each start on a 64-byte boundary. The sizes are the shared model's
+/// (<see cref="PackedLayout"/>, the one table the generator plans the packed buffer with); this class checks the
+/// arguments and that each size fits an <see cref="int"/>.
 /// </summary>
 public static class PackedSize
 {
     /// <summary>Rounds <paramref name="n"/> up to a multiple of 16 (the padded channel count "CP").</summary>
     /// <param name="n">A non-negative count.</param>
     /// <returns><c>RoundUp(n, 16)</c>.</returns>
-    public static int RoundUp16(int n)
-    {
-        if (n < 0 || n > int.MaxValue - 15)
-        {
-            throw new ArgumentOutOfRangeException(nameof(n), n, "Count must be between 0 and int.MaxValue - 15.");
-        }
-
-        return (n + 15) & ~15;
-    }
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative or above <c>int.MaxValue - 15</c>.</exception>
+    public static int RoundUp16(int n) => (int)PackedLayout.RoundUp16(Count(n, nameof(n)));
 
     /// <summary>Stem 3x3 weight <c>[CoutP/16][Cin][3][3][16]</c>: <c>CoutP * Cin * 9</c> floats.</summary>
     /// <param name="cout">Output channels.</param>
     /// <param name="cin">Input channels.</param>
     /// <returns>The packed float count.</returns>
-    public static int Stem(int cout, int cin) => checked(RoundUp16(cout) * NonNegative(cin, nameof(cin)) * 9);
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int Stem(int cout, int cin) => ToInt(PackedLayout.Stem(Count(cout, nameof(cout)), NonNegative(cin, nameof(cin))));
 
     /// <summary>Depthwise 3x3 weight <c>[9][CP]</c>: <c>9 * CP</c> floats.</summary>
     /// <param name="channels">Channels.</param>
     /// <returns>The packed float count.</returns>
-    public static int Depthwise(int channels) => checked(9 * RoundUp16(channels));
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int Depthwise(int channels) => ToInt(PackedLayout.Depthwise(Count(channels, nameof(channels))));
 
     /// <summary>Pointwise 1x1 weight <c>[CoutP/16][Cin][16]</c>: <c>CoutP * Cin</c> floats.</summary>
     /// <param name="cout">Output channels.</param>
     /// <param name="cin">Input channels.</param>
     /// <returns>The packed float count.</returns>
-    public static int Pointwise(int cout, int cin) => checked(RoundUp16(cout) * NonNegative(cin, nameof(cin)));
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int Pointwise(int cout, int cin) => ToInt(PackedLayout.Pointwise(Count(cout, nameof(cout)), NonNegative(cin, nameof(cin))));
 
     /// <summary>Any bias <c>[RoundUp(n, 16)]</c>.</summary>
     /// <param name="n">Bias length.</param>
     /// <returns>The packed float count.</returns>
-    public static int Bias(int n) => RoundUp16(n);
+    public static int Bias(int n) => ToInt(PackedLayout.Bias(Count(n, nameof(n))));
 
     /// <summary>Squeeze-excite reduce weight <c>[R][CP]</c>: <c>R * CP</c> floats.</summary>
     /// <param name="reduced">Reduced channels R.</param>
     /// <param name="channels">Block channels C.</param>
     /// <returns>The packed float count.</returns>
-    public static int SeReduce(int reduced, int channels) => checked(NonNegative(reduced, nameof(reduced)) * RoundUp16(channels));
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int SeReduce(int reduced, int channels) => ToInt(PackedLayout.SeReduce(NonNegative(reduced, nameof(reduced)), Count(channels, nameof(channels))));
 
     /// <summary>Squeeze-excite reduce bias <c>[RoundUp(R, 16)]</c>.</summary>
     /// <param name="reduced">Reduced channels R.</param>
     /// <returns>The packed float count.</returns>
-    public static int SeReduceBias(int reduced) => RoundUp16(reduced);
+    public static int SeReduceBias(int reduced) => ToInt(PackedLayout.SeReduceBias(Count(reduced, nameof(reduced))));
 
     /// <summary>Squeeze-excite expand weight, transposed <c>[R][CP]</c>: <c>R * CP</c> floats.</summary>
     /// <param name="channels">Block channels C.</param>
     /// <param name="reduced">Reduced channels R.</param>
     /// <returns>The packed float count.</returns>
-    public static int SeExpand(int channels, int reduced) => checked(NonNegative(reduced, nameof(reduced)) * RoundUp16(channels));
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int SeExpand(int channels, int reduced) => ToInt(PackedLayout.SeExpand(Count(channels, nameof(channels)), NonNegative(reduced, nameof(reduced))));
 
-    /// <summary>Linear weight, transposed <c>[Cin][NP]</c>: <c>Cin * NP</c> floats.</summary>
+    /// <summary>Linear weight in 16-output blocks <c>[NP/16][Cin][16]</c>: <c>NP * Cin</c> floats.</summary>
     /// <param name="outFeatures">Output features N.</param>
     /// <param name="inFeatures">Input features Cin.</param>
     /// <returns>The packed float count.</returns>
-    public static int Linear(int outFeatures, int inFeatures) => checked(NonNegative(inFeatures, nameof(inFeatures)) * RoundUp16(outFeatures));
+    /// <exception cref="OverflowException">The size exceeds <c>int.MaxValue</c>.</exception>
+    public static int Linear(int outFeatures, int inFeatures) => ToInt(PackedLayout.Linear(Count(outFeatures, nameof(outFeatures)), NonNegative(inFeatures, nameof(inFeatures))));
+
+    /// <summary>A count that is padded to 16: 0 to <c>int.MaxValue - 15</c>, as <see cref="RoundUp16"/> accepts.</summary>
+    private static int Count(int n, string name) =>
+        n >= 0 && n <= int.MaxValue - 15 ? n : throw new ArgumentOutOfRangeException(name, n, "Count must be between 0 and int.MaxValue - 15.");
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, "Count must not be negative.");
+
+    /// <summary>The size as an int; <see cref="OverflowException"/> when it does not fit (as the former checked-int arithmetic threw).</summary>
+    private static int ToInt(long size) => checked((int)size);
 }
 
 /// <summary>

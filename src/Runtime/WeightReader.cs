@@ -1,8 +1,7 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
-using MobileOne.Formats;
+using MobileOne.Model;
 using MobileOne.Formats.Safetensors;
 
 namespace MobileOne.Runtime;
@@ -14,10 +13,11 @@ namespace MobileOne.Runtime;
 /// </summary>
 public sealed class WeightReader : IDisposable
 {
-    private readonly byte[] _file;
     private readonly string _source;
     private readonly Dictionary<string, (string DType, long Offset, long Count)> _tensors;
+    private byte[] _file;
     private float[] _buffer = Array.Empty<float>();
+    private bool _disposed;
 
     private WeightReader(byte[] file, string source, Dictionary<string, (string, long, long)> tensors)
     {
@@ -91,7 +91,7 @@ public sealed class WeightReader : IDisposable
         var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
         foreach (TensorDescriptor t in expected)
         {
-            if (t.Begin < 0 || t.End - t.Begin != t.ElementCount * ElementSize(t.DType) || dataOffset + t.End > file.LongLength)
+            if (!DTypes.IsWeightFloat(t.DType) || t.Begin < 0 || t.End - t.Begin != t.ElementCount * DTypes.Size(t.DType) || dataOffset + t.End > file.LongLength)
             {
                 throw new WeightFileException($"Tensor '{t.Name}' of the {source} has no valid build-time location.");
             }
@@ -105,8 +105,10 @@ public sealed class WeightReader : IDisposable
     /// <summary>Returns tensor <paramref name="name"/> (Apple's name) as floats; valid until the next call.</summary>
     /// <param name="name">A name from the expected list.</param>
     /// <exception cref="ArgumentException">The tensor was not in the expected list.</exception>
+    /// <exception cref="ObjectDisposedException">The reader has been disposed.</exception>
     public ReadOnlySpan<float> Read(string name)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_tensors.TryGetValue(name, out var t))
         {
             throw new ArgumentException($"Tensor '{name}' is not one that this network reads.", nameof(name));
@@ -118,52 +120,23 @@ public sealed class WeightReader : IDisposable
         }
 
         Span<float> dst = _buffer.AsSpan(0, (int)t.Count);
-        ReadOnlySpan<byte> src = _file.AsSpan((int)t.Offset, (int)(t.Count * ElementSize(t.DType)));
-        Widen(src, t.DType, dst);
+        ReadOnlySpan<byte> src = _file.AsSpan((int)t.Offset, (int)(t.Count * DTypes.Size(t.DType)));
+        DTypes.Widen(src, t.DType, dst);
         return dst;
     }
 
-    /// <summary>Releases the file's bytes.</summary>
+    /// <summary>
+    /// Drops the reader's references to the file's bytes and to its float buffer, so that the garbage collector can
+    /// reclaim them (a span returned by <see cref="Read"/> keeps its buffer alive while it is in use). Nothing else is
+    /// held: the file or stream was read to its end and closed (or left to its owner) before the reader was returned.
+    /// <see cref="Read"/> throws <see cref="ObjectDisposedException"/> afterwards.
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
+        _file = Array.Empty<byte>();
         _buffer = Array.Empty<float>();
     }
-
-    /// <summary>Converts little-endian F32, F16 or BF16 bytes to floats. The source may be unaligned.</summary>
-    /// <param name="src">The tensor's bytes.</param>
-    /// <param name="dtype">F32, F16 or BF16.</param>
-    /// <param name="dst">Receives <c>src.Length / elementSize</c> floats.</param>
-    internal static void Widen(ReadOnlySpan<byte> src, string dtype, Span<float> dst)
-    {
-        switch (dtype)
-        {
-            case "F32":
-                for (int i = 0; i < dst.Length; i++)
-                {
-                    dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src.Slice(4 * i, 4));
-                }
-
-                break;
-            case "F16":
-                for (int i = 0; i < dst.Length; i++)
-                {
-                    dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(src.Slice(2 * i, 2));
-                }
-
-                break;
-            case "BF16":
-                for (int i = 0; i < dst.Length; i++)
-                {
-                    dst[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(2 * i, 2)) << 16);
-                }
-
-                break;
-            default:
-                throw new WeightFileException($"Unsupported dtype {dtype}.");
-        }
-    }
-
-    private static int ElementSize(string dtype) => MobileOne.Formats.Safetensors.NonFiniteValues.ElementSize(dtype);
 
     private static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
     {
@@ -180,20 +153,27 @@ public sealed class WeightReader : IDisposable
             throw new WeightFileException($"{Capitalize(source)} is not a valid safetensors file: {e.Message}{where}", e);
         }
 
-        var byName = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        // The one naming rule (docs/mobileone.md, "Tensor names"), as the generator applies it: Apple's names or timm's,
+        // never both, and never two names for one tensor.
+        var byOriginal = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        var inFileOrder = new List<string>(header.Tensors.Count);
         foreach (SafetensorsTensor t in header.Tensors)
         {
-            string canonical = TensorNames.ToCanonical(t.Name, out _);
-            if (!byName.TryAdd(canonical, t))
-            {
-                throw new WeightFileException($"{Capitalize(source)} has two names for tensor '{canonical}': '{byName[canonical].Name}' and '{t.Name}'.");
-            }
+            byOriginal[t.Name] = t;
+            inFileOrder.Add(t.Name);
         }
 
+        CanonicalNames names = TensorNames.Canonicalize(inFileOrder);
+        if (names.Error != null)
+        {
+            throw new WeightFileException($"{Capitalize(source)} is not a valid MobileOne weight file: {names.Error}.");
+        }
+
+        var used = new HashSet<string>(StringComparer.Ordinal);
         var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
         foreach (TensorDescriptor e in expected)
         {
-            if (!byName.TryGetValue(e.Name, out SafetensorsTensor? t))
+            if (!names.ToOriginal.TryGetValue(e.Name, out string? original) || !byOriginal.TryGetValue(original, out SafetensorsTensor? t))
             {
                 throw new WeightFileException($"{Capitalize(source)} has no tensor '{e.Name}' (shape {e.ShapeText}); it is not a fused MobileOne of this architecture.");
             }
@@ -203,19 +183,20 @@ public sealed class WeightReader : IDisposable
                 throw new WeightFileException($"Tensor '{t.Name}' in {source} has shape {t.ShapeText}, but this network needs {e.ShapeText}.");
             }
 
-            if (ElementSize(t.DType) == 0)
+            if (!DTypes.IsWeightFloat(t.DType))
             {
                 throw new WeightFileException($"Tensor '{t.Name}' in {source} has dtype {t.DType}; F32, F16 and BF16 are supported.");
             }
 
             tensors[e.Name] = (t.DType, header.DataOffset + t.Begin, t.ElementCount);
+            used.Add(t.Name);
         }
 
-        foreach (var pair in byName)
+        foreach (SafetensorsTensor t in header.Tensors)
         {
-            if (!tensors.ContainsKey(pair.Key))
+            if (!used.Contains(t.Name))
             {
-                throw new WeightFileException($"{Capitalize(source)} has tensor '{pair.Value.Name}' {pair.Value.ShapeText}, which this network does not have; it is a different architecture.");
+                throw new WeightFileException($"{Capitalize(source)} has tensor '{t.Name}' {t.ShapeText}, which this network does not have; it is a different architecture.");
             }
         }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using MobileOne.Conversion;
 using MobileOne.TestSupport;
 using Xunit;
 
@@ -105,5 +106,36 @@ public class ArchitectureTests
         Assert.Equal((1, 1), (tiny.Layers()[^1].OutHeight, tiny.Layers()[^1].OutWidth));
         Assert.Throws<ArgumentException>(() => (a with { StageBlocks = new[] { 1, 0, 1, 1 } }).Layers());
         Assert.Throws<ArgumentException>(() => (a with { SeBlocks = new[] { 2, 0, 0, 0 } }).Layers());
+    }
+
+    [Fact]
+    public void PresetsLayersAndTensorsAreMobileOneConversions()
+    {
+        foreach (string name in MobileOneArchitecture.PresetNames)
+        {
+            MobileOneArchitecture a = MobileOneArchitecture.Preset(name);
+            NetworkArchitecture c = NetworkArchitecture.Preset(name);
+            Assert.Equal(c, a.ToConversion());
+            Assert.Equal(NetworkArchitecture.PresetWidthMultipliers(name), MobileOneArchitecture.WidthMultipliers(name));
+            Assert.Equal(c.Layers().Select(l => (l.Name, l.InChannels, l.OutChannels, l.Stride, l.OutHeight, l.SeReducedChannels)),
+                a.Layers().Select(l => (l.Name, l.InChannels, l.OutChannels, l.Stride, l.OutHeight, l.SeReducedChannels)));
+            Assert.Equal(c.FusedTensors().Select(t => (t.Name, string.Join(",", t.Shape))),
+                TensorCatalog.ExpectedTensors(a).Select(t => (t.Name, string.Join(",", t.Shape))));
+        }
+
+        Assert.Equal(new[] { 0.75, 1.0, 1.0, 2.0 }, MobileOneArchitecture.WidthMultipliers("S0"));
+        Assert.Throws<ArgumentException>(() => MobileOneArchitecture.WidthMultipliers("s5"));
+    }
+
+    [Fact]
+    public void TheTinyReferenceNetIsBelowTheGeneratorsMinimumButWalks()
+    {
+        // 17x9 is below the generator's 32 pixels (NetworkArchitecture.Validate), but the layer walk and the tensor list,
+        // which the double reference needs, only ask for a walkable structure.
+        MobileOneArchitecture tiny = ReferenceCases.Architecture("tiny");
+        Assert.Throws<ArgumentException>(() => tiny.ToConversion().Validate());
+        tiny.Validate();
+        Assert.Equal(9, tiny.Layers().Count);
+        Assert.Equal(tiny.ParameterCount, TensorCatalog.ExpectedTensors(tiny).Sum(t => t.ElementCount));
     }
 }

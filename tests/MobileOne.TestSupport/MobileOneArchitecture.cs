@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MobileOne.Conversion;
 
 namespace MobileOne.TestSupport;
 
@@ -36,20 +37,23 @@ public sealed record LayerInfo(
     int SeReducedChannels)
 {
     /// <summary>Symmetric zero padding (1 for 3x3, 0 for 1x1).</summary>
-    public int Padding => KernelSize / 2;
+    public int Padding => Layer.Padding;
 
     /// <summary>OIHW shape of <c>reparam_conv.weight</c>.</summary>
-    public int[] WeightShape => new[] { OutChannels, InChannels / Groups, KernelSize, KernelSize };
+    public int[] WeightShape => Layer.WeightShape;
 
     /// <summary>Conv weight + bias, plus SE reduce/expand weights and biases.</summary>
-    public long ParameterCount =>
-        (long)OutChannels * (InChannels / Groups) * KernelSize * KernelSize + OutChannels
-        + (HasSe ? 2L * SeReducedChannels * OutChannels + SeReducedChannels + OutChannels : 0);
+    public long ParameterCount => Layer.ParameterCount;
 
     /// <summary>Cout·(Cin/g)·k²·Hout·Wout, plus the two SE 1x1 convs on the pooled vector (R·C each).</summary>
-    public long Macs =>
-        (long)OutChannels * (InChannels / Groups) * KernelSize * KernelSize * OutHeight * OutWidth
-        + (HasSe ? 2L * SeReducedChannels * OutChannels : 0);
+    public long Macs => Layer.Macs;
+
+    /// <summary>The layer in MobileOne.Conversion's terms, whose formulas the members above use.</summary>
+    private ConvLayer Layer => new(Name, (ConvLayerKind)Kind, InChannels, OutChannels, KernelSize, Stride, Groups,
+        InHeight, InWidth, OutHeight, OutWidth, HasSe, SeReducedChannels);
+
+    internal static LayerInfo From(ConvLayer l) => new(l.Name, (LayerKind)l.Kind, l.InChannels, l.OutChannels, l.KernelSize, l.Stride, l.Groups,
+        l.InHeight, l.InWidth, l.OutHeight, l.OutWidth, l.HasSe, l.SeReducedChannels);
 }
 
 /// <summary>
@@ -71,18 +75,10 @@ public sealed record MobileOneArchitecture(
     int NumClasses)
 {
     /// <summary>Names accepted by <see cref="Preset"/>.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = new[] { "s0", "s1", "s2", "s3", "s4" };
+    public static IReadOnlyList<string> PresetNames => NetworkArchitecture.PresetNames;
 
     /// <summary>Apple <c>PARAMS</c> width multipliers α1..α4 (spec §1.2).</summary>
-    public static IReadOnlyList<double> WidthMultipliers(string preset) => NormalizePreset(preset) switch
-    {
-        "s0" => new[] { 0.75, 1.0, 1.0, 2.0 },
-        "s1" => new[] { 1.5, 1.5, 2.0, 2.5 },
-        "s2" => new[] { 1.5, 2.0, 2.5, 4.0 },
-        "s3" => new[] { 2.0, 2.5, 3.0, 4.0 },
-        "s4" => new[] { 3.0, 3.5, 3.5, 4.0 },
-        _ => throw new ArgumentException($"Unknown MobileOne preset '{preset}' (expected s0..s4).", nameof(preset)),
-    };
+    public static IReadOnlyList<double> WidthMultipliers(string preset) => NetworkArchitecture.PresetWidthMultipliers(preset);
 
     /// <summary>MobileOne-S0 (224x224, 1000 classes).</summary>
     public static MobileOneArchitecture S0() => Preset("s0");
@@ -102,23 +98,8 @@ public sealed record MobileOneArchitecture(
     /// <summary>Preset by name: "s0".."s4", case-insensitive, "mobileone_s1" / "MobileOne-S1" also accepted.</summary>
     public static MobileOneArchitecture Preset(string name)
     {
-        string key = NormalizePreset(name);
-        IReadOnlyList<double> a = WidthMultipliers(key);
-        int[] stages =
-        {
-            (int)(64 * a[0]), (int)(128 * a[1]), (int)(256 * a[2]), (int)(512 * a[3]),
-        };
-        int stem = Math.Min(64, (int)(64 * a[0]));
-        int[] se = key == "s4" ? new[] { 0, 0, 10 / 2, 1 } : new[] { 0, 0, 0, 0 };
-        return new MobileOneArchitecture(3, 224, 224, stem, stages, new[] { 2, 8, 10, 1 }, se, 1000);
-    }
-
-    private static string NormalizePreset(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        string k = name.Trim().ToLowerInvariant().Replace("mobileone", "", StringComparison.Ordinal)
-            .Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
-        return k;
+        NetworkArchitecture p = NetworkArchitecture.Preset(name);
+        return new MobileOneArchitecture(p.InputChannels, p.InputHeight, p.InputWidth, p.StemChannels, p.StageChannels, p.StageBlocks, p.SeBlocks, p.NumClasses);
     }
 
     /// <summary>
@@ -126,56 +107,19 @@ public sealed record MobileOneArchitecture(
     /// would be 0, so we use <c>max(1, C / 16)</c>. (timm's <c>make_divisible(C/16, 8)</c> only agrees when C is a
     /// multiple of 128, which holds for all presets.)
     /// </summary>
-    public static int SeReduced(int channels) => Math.Max(1, channels / 16);
+    public static int SeReduced(int channels) => NetworkArchitecture.DefaultSeReduced(channels);
 
-    /// <summary>Throws <see cref="ArgumentException"/> when the architecture is not buildable.</summary>
-    public void Validate()
-    {
-        if (InputChannels < 1 || InputHeight < 1 || InputWidth < 1 || StemChannels < 1 || NumClasses < 1)
-            throw new ArgumentException($"All sizes must be positive: {this}");
-        if (StageChannels is not { Length: 4 } || StageBlocks is not { Length: 4 } || SeBlocks is not { Length: 4 })
-            throw new ArgumentException("StageChannels, StageBlocks and SeBlocks must have 4 entries each.");
-        for (int s = 0; s < 4; s++)
-        {
-            if (StageChannels[s] < 1) throw new ArgumentException($"StageChannels[{s}] must be ≥ 1.");
-            if (StageBlocks[s] < 1) throw new ArgumentException($"StageBlocks[{s}] must be ≥ 1.");
-            if (SeBlocks[s] < 0 || SeBlocks[s] > StageBlocks[s])
-                throw new ArgumentException($"SeBlocks[{s}] must be in [0, StageBlocks[{s}]].");
-        }
-    }
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when the layer walk is impossible (sizes below 1, stage arrays without 4 entries,
+    /// SE blocks outside 0..blocks). Inputs below the generator's 32 pixels are allowed: the references run them.
+    /// </summary>
+    public void Validate() => _ = ToConversion().Layers();
 
-    /// <summary>Every conv layer in execution order (stem, then per stage dw/pw pairs).</summary>
-    public IReadOnlyList<LayerInfo> Layers()
-    {
-        Validate();
-        var layers = new List<LayerInfo>(1 + 2 * StageBlocks.Sum());
-        int h = InputHeight, w = InputWidth;
-        int ho = OutSize(h, 2), wo = OutSize(w, 2);
-        layers.Add(new LayerInfo("stage0", LayerKind.Stem, InputChannels, StemChannels, 3, 2, 1, h, w, ho, wo, false, 0));
-        h = ho; w = wo;
-        int c = StemChannels;
-        for (int s = 0; s < 4; s++)
-        {
-            int n = StageBlocks[s];
-            for (int ix = 0; ix < n; ix++)
-            {
-                int stride = ix == 0 ? 2 : 1;
-                bool se = ix >= n - SeBlocks[s];
-                ho = OutSize(h, stride); wo = OutSize(w, stride);
-                layers.Add(new LayerInfo($"stage{s + 1}.{2 * ix}", LayerKind.Depthwise, c, c, 3, stride, c,
-                    h, w, ho, wo, se, se ? SeReduced(c) : 0));
-                h = ho; w = wo;
-                int planes = StageChannels[s];
-                layers.Add(new LayerInfo($"stage{s + 1}.{2 * ix + 1}", LayerKind.Pointwise, c, planes, 1, 1, 1,
-                    h, w, h, w, se, se ? SeReduced(planes) : 0));
-                c = planes;
-            }
-        }
-        return layers;
-    }
+    /// <summary>Every conv layer in execution order (stem, then per stage dw/pw pairs): MobileOne.Conversion's walk.</summary>
+    public IReadOnlyList<LayerInfo> Layers() => ToConversion().Layers().Select(LayerInfo.From).ToList();
 
     /// <summary>Output size of a pad-1 3x3 conv: (size + 2 - 3) / stride + 1.</summary>
-    public static int OutSize(int size, int stride) => (size + 2 - 3) / stride + 1;
+    public static int OutSize(int size, int stride) => NetworkArchitecture.OutSize(size, stride);
 
     /// <summary>In-features of the linear head (= stage 4 width).</summary>
     public int FeatureChannels => StageChannels[3];
@@ -184,10 +128,14 @@ public sealed record MobileOneArchitecture(
     public int InputLength => InputChannels * InputHeight * InputWidth;
 
     /// <summary>Fused parameter count (convs, SE, linear).</summary>
-    public long ParameterCount => Layers().Sum(l => l.ParameterCount) + (long)NumClasses * FeatureChannels + NumClasses;
+    public long ParameterCount => ToConversion().ParameterCount;
 
     /// <summary>Multiply-accumulates of convs + SE 1x1 convs + linear (no pooling adds), batch 1.</summary>
-    public long Macs => Layers().Sum(l => l.Macs) + (long)NumClasses * FeatureChannels;
+    public long Macs => ToConversion().Macs;
+
+    /// <summary>The architecture in MobileOne.Conversion's terms (arrays copied).</summary>
+    public NetworkArchitecture ToConversion() => new(InputChannels, InputHeight, InputWidth, StemChannels,
+        (int[])StageChannels?.Clone()!, (int[])StageBlocks?.Clone()!, (int[])SeBlocks?.Clone()!, NumClasses);
 
     /// <inheritdoc/>
     public bool Equals(MobileOneArchitecture? other) =>

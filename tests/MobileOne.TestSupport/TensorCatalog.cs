@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MobileOne.Conversion;
 
 namespace MobileOne.TestSupport;
 
@@ -24,58 +25,24 @@ public sealed record TensorInfo(string Name, int[] Shape)
     public override string ToString() => $"{Name} [{string.Join(",", Shape)}]";
 }
 
-/// <summary>Expected fused tensors and the Apple ⇄ timm renaming (spec §3.1, §3.3).</summary>
+/// <summary>Expected fused tensors and the Apple ⇄ timm renaming (spec §3.1, §3.3): MobileOne.Conversion's lists and names.</summary>
 public static class TensorCatalog
 {
     /// <summary>
     /// Ordered tensors of the fused network: per layer <c>reparam_conv.weight</c>, <c>reparam_conv.bias</c>, then
-    /// (SE layers) <c>se.reduce.weight/bias</c>, <c>se.expand.weight/bias</c>; finally <c>linear.weight/bias</c>.
+    /// (SE layers) <c>se.reduce.weight/bias</c>, <c>se.expand.weight/bias</c>; finally <c>linear.weight/bias</c>
+    /// (<see cref="NetworkArchitecture.FusedTensors"/>).
     /// </summary>
     public static IReadOnlyList<TensorInfo> ExpectedTensors(MobileOneArchitecture arch, TensorNaming naming = TensorNaming.Apple)
     {
         ArgumentNullException.ThrowIfNull(arch);
-        var list = new List<TensorInfo>();
-        foreach (LayerInfo l in arch.Layers())
-        {
-            list.Add(new TensorInfo($"{l.Name}.reparam_conv.weight", l.WeightShape));
-            list.Add(new TensorInfo($"{l.Name}.reparam_conv.bias", new[] { l.OutChannels }));
-            if (l.HasSe)
-            {
-                int c = l.OutChannels, r = l.SeReducedChannels;
-                list.Add(new TensorInfo($"{l.Name}.se.reduce.weight", new[] { r, c, 1, 1 }));
-                list.Add(new TensorInfo($"{l.Name}.se.reduce.bias", new[] { r }));
-                list.Add(new TensorInfo($"{l.Name}.se.expand.weight", new[] { c, r, 1, 1 }));
-                list.Add(new TensorInfo($"{l.Name}.se.expand.bias", new[] { c }));
-            }
-        }
-        list.Add(new TensorInfo("linear.weight", new[] { arch.NumClasses, arch.FeatureChannels }));
-        list.Add(new TensorInfo("linear.bias", new[] { arch.NumClasses }));
-        return naming == TensorNaming.Apple
-            ? list
-            : list.Select(t => t with { Name = Rename(t.Name, naming) }).ToList();
+        return arch.ToConversion().FusedTensors().Select(t => new TensorInfo(Rename(t.Name, naming), t.Shape)).ToList();
     }
 
-    /// <summary>Renames a canonical (Apple) tensor name into <paramref name="naming"/>.</summary>
+    /// <summary>Renames a canonical (Apple) tensor name into <paramref name="naming"/> (<see cref="MobileOneCheckpoint.Rename"/>).</summary>
     public static string Rename(string appleName, TensorNaming naming)
     {
         ArgumentNullException.ThrowIfNull(appleName);
-        if (naming == TensorNaming.Apple) return appleName;
-        string n = appleName;
-        if (n.StartsWith("stage0.", StringComparison.Ordinal))
-        {
-            n = "stem." + n["stage0.".Length..];
-        }
-        else if (n.StartsWith("stage", StringComparison.Ordinal))
-        {
-            int dot = n.IndexOf('.', StringComparison.Ordinal);
-            int stage = int.Parse(n.AsSpan(5, dot - 5), System.Globalization.CultureInfo.InvariantCulture);
-            n = $"stages.{stage - 1}{n[dot..]}";
-        }
-        else if (n.StartsWith("linear.", StringComparison.Ordinal))
-        {
-            n = "head.fc." + n["linear.".Length..];
-        }
-        return n.Replace(".se.reduce.", ".attn.fc1.", StringComparison.Ordinal)
-                .Replace(".se.expand.", ".attn.fc2.", StringComparison.Ordinal);
+        return MobileOneCheckpoint.Rename(appleName, naming == TensorNaming.Timm ? NamingConvention.Timm : NamingConvention.Apple);
     }
 }

@@ -167,18 +167,29 @@ public sealed class TrainedModelTests : IClassFixture<FashionMnistFixture>
         Assert.True(generatedDiff <= tolerance, $"The generated class differs from the double reference by {generatedDiff} > {tolerance}.");
     }
 
+    /// <summary>
+    /// 300 SGD steps of 32 images on the shipped training slice: the loss falls, and the net classifies held-out images
+    /// (the first 1,000 of the test split) far above chance (10 %). Measured on the shipped slice (Intel Xeon; the same at
+    /// MOBILEONE_SIMD=vector512, vector256 and scalar): loss 2.58 over the first 20 steps, 0.96 over the last 50, held-out
+    /// accuracy 69.2 %.
+    /// </summary>
     [Fact]
-    public void A_few_hundred_steps_lower_the_loss()
+    public void A_few_hundred_steps_lower_the_loss_and_learn_the_classes()
     {
         var net = new MobileOneNet(TrainingArchitecture.FashionMnist(convBranches: 2), seed: 3);
         var losses = new System.Collections.Generic.List<double>();
         var options = new TrainingOptions { Epochs = 1, BatchSize = 32, MaxSteps = 300, WarmupSteps = 30, Seed = 3 };
         Trainer.Train(net, _data.Train, options, r => losses.Add(r.Loss));
         Assert.Equal(300, losses.Count);
-        double first = losses.Take(20).Average(), last = losses.Skip(280).Average();
-        _output.WriteLine(FormattableString.Invariant($"loss: first 20 steps {first:F3}, last 20 steps {last:F3}"));
+        double first = losses.Take(20).Average(), last = losses.Skip(250).Average();
+
+        const int heldOut = 1000;
+        float[] inputs = _data.Test.AllInputs().AsSpan(0, heldOut * FashionMnistModel.InputLength).ToArray();
+        int[] predicted = net.Predict(inputs, heldOut);
+        double accuracy = predicted.Where((p, i) => p == _data.Test.Labels[i]).Count() / (double)heldOut;
+        _output.WriteLine(FormattableString.Invariant($"loss: first 20 steps {first:F3}, last 50 steps {last:F3}; held-out accuracy {accuracy:P1} (SIMD {Simd.Level})"));
         Assert.True(last < 0.6 * first, $"Loss went from {first:F3} to {last:F3}.");
-        Assert.True(last < 1.0, $"Loss after 300 steps is {last:F3}.");
+        Assert.True(accuracy >= 0.6, $"After 300 steps the net classifies {accuracy:P1} of 1,000 held-out images.");
     }
 
     /// <summary>Images checked against the double reference (about 60 ms each on two cores).</summary>

@@ -1,12 +1,13 @@
 // Finds NaN and infinite values in little-endian F32, F16 and BF16 tensor bytes without decoding them: a value is
 // NaN or infinite exactly when all its exponent bits are set.
+using MobileOne.Model;
+
 namespace MobileOne.Formats.Safetensors
 {
     internal static class NonFiniteValues
     {
-        /// <summary>Bytes per element of the float dtypes the generator and runtime accept (F32, F16, BF16), or 0.</summary>
-        public static int ElementSize(string dtype) =>
-            dtype is "F32" or "F16" or "BF16" ? SafetensorsHeader.ElementSize(dtype) : 0;
+        /// <summary>Bytes per element of the float dtypes the generator and runtime accept (F32, F16, BF16), or 0 (the shared table, <see cref="DTypes"/>).</summary>
+        public static int ElementSize(string dtype) => DTypes.IsWeightFloat(dtype) ? DTypes.Size(dtype) : 0;
 
         /// <summary>
         /// Counts the NaN and infinite values among the first <paramref name="length"/> bytes of <paramref name="bytes"/>

@@ -6,6 +6,7 @@ using System;
 using System.Collections.Generic;
 using System.Text;
 using MobileOne.Formats.Json;
+using MobileOne.Model;
 
 namespace MobileOne.Formats.Safetensors
 {
@@ -95,15 +96,8 @@ namespace MobileOne.Formats.Safetensors
 
         public Dictionary<string, string> Metadata { get; }
 
-        /// <summary>Bytes per element of a dtype, or 0 if the dtype is unknown.</summary>
-        public static int ElementSize(string dtype) => dtype switch
-        {
-            "F64" or "I64" or "U64" => 8,
-            "F32" or "I32" or "U32" => 4,
-            "F16" or "BF16" or "I16" or "U16" => 2,
-            "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
-            _ => 0,
-        };
+        /// <summary>Bytes per element of a dtype, or 0 if the dtype is unknown (the shared table, <see cref="DTypes.Size"/>).</summary>
+        public static int ElementSize(string dtype) => DTypes.Size(dtype);
 
         /// <summary>Reads the 8-byte little-endian header length and checks it against the file's length.</summary>
         public static long ReadHeaderLength(byte[] prefix, long fileLength)

@@ -1,9 +1,10 @@
-// Apple's and timm's names for the same MobileOne tensors (MOBILEONE-SPEC.md §3). Everything inside
-// MobileOne.Generator works on Apple's names ("canonical"); timm's are mapped on the way in.
+// Apple's and timm's names for the same MobileOne tensors (docs/mobileone.md, "Tensor names"). Everything in this
+// repository works on Apple's names ("canonical"); timm's are mapped on the way in, and back on the way out.
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 
-namespace MobileOne.Formats
+namespace MobileOne.Model
 {
     internal enum TensorNaming
     {
@@ -106,5 +107,70 @@ namespace MobileOne.Formats
                                                      .Replace("rbr_scale.", "conv_scale.")
                                                      .Replace("rbr_skip.", "identity.");
         }
+            /// <summary>
+        /// Maps every name of a file to Apple's, with the one rule every reader here applies: a file uses Apple's names or
+        /// timm's, never both (<see cref="CanonicalNames.Error"/> says so), and no two names may map to the same tensor.
+        /// Names that are neither Apple's nor timm's are kept as they are and listed in <see cref="CanonicalNames.Unknown"/>.
+        /// </summary>
+        public static CanonicalNames Canonicalize(IEnumerable<string> names)
+        {
+            var result = new CanonicalNames();
+            bool apple = false, timm = false;
+            string? firstApple = null, firstTimm = null;
+            foreach (string name in names)
+            {
+                string canonical = ToCanonical(name, out TensorNaming n);
+                if (n == TensorNaming.Unknown)
+                {
+                    result.Unknown.Add(name);
+                    continue;
+                }
+
+                apple |= n == TensorNaming.Apple;
+                timm |= n == TensorNaming.Timm;
+                firstApple ??= n == TensorNaming.Apple ? name : null;
+                firstTimm ??= n == TensorNaming.Timm ? name : null;
+                if (result.ToOriginal.TryGetValue(canonical, out string? other))
+                {
+                    result.Error ??= "two names for tensor '" + canonical + "': '" + other + "' and '" + name + "'";
+                    result.ErrorTensor ??= name;
+                    continue;
+                }
+
+                result.ToOriginal[canonical] = name;
+                result.InOrder.Add(canonical);
+            }
+
+            if (apple && timm)
+            {
+                result.Error ??= "it mixes Apple's tensor names ('" + firstApple + "') with timm's ('" + firstTimm + "')";
+                result.ErrorTensor ??= firstTimm;
+            }
+
+            result.Naming = timm ? TensorNaming.Timm : TensorNaming.Apple;
+            return result;
+        }
+    }
+
+    /// <summary>The result of <see cref="TensorNames.Canonicalize"/>.</summary>
+    internal sealed class CanonicalNames
+    {
+        /// <summary>Apple's name → the name in the file.</summary>
+        public Dictionary<string, string> ToOriginal { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        /// <summary>Apple's names in file order.</summary>
+        public List<string> InOrder { get; } = new List<string>();
+
+        /// <summary>Names that are neither Apple's nor timm's.</summary>
+        public List<string> Unknown { get; } = new List<string>();
+
+        /// <summary>Timm when any name is timm's, else Apple.</summary>
+        public TensorNaming Naming { get; set; }
+
+        /// <summary>Why the names cannot be used (mixed conventions, two names for one tensor), or null.</summary>
+        public string? Error { get; set; }
+
+        /// <summary>The name (as in the file) the error is about.</summary>
+        public string? ErrorTensor { get; set; }
     }
 }
