@@ -8,10 +8,12 @@ using Xunit.Abstractions;
 namespace MobileOne.Training.Tests;
 
 /// <summary>
-/// Backward passes against central finite differences of the forward pass (float, with a smooth random projection
-/// of the logits as the loss so every gradient has a useful scale): every parameter tensor of small nets that hold
-/// each layer type — stem (conv + scale), depthwise s1/s2 (k convs + scale + skip), pointwise (k convs, skip), BN,
-/// SE, linear, cross-entropy.
+/// The whole net's backward (<see cref="MobileOneNet.Backward"/> for the cross-entropy plus
+/// <see cref="MobileOneNet.BackwardFromLogits"/> for a random projection of the logits, so every gradient has a useful
+/// scale) against finite differences of its forward (<see cref="FiniteDifferences"/>): every parameter tensor
+/// of small nets that hold each layer type — stem (conv + scale), depthwise s1/s2 (k convs + scale + skip), pointwise
+/// (k convs, skip), BN, SE, linear — must pass; none may fail. The linear head and the cross-entropy on their own, with
+/// tight tolerances, are in <see cref="LinearCrossEntropyGradientTests"/>.
 /// </summary>
 public sealed class GradientCheckTests
 {
@@ -28,6 +30,15 @@ public sealed class GradientCheckTests
         _ => (new TrainingArchitecture(3, 29, 35, 32, new[] { 16, 32, 32, 16 }, new[] { 1, 1, 1, 1 }, new[] { 0, 1, 0, 0 }, 3, 3), 3),
     };
 
+    /// <summary>
+    /// Scale-branch weights with one tap per output channel (depthwise layers, and the stem when the input has one
+    /// channel). Their branch BN normalises <c>w·x</c> with its batch statistics, so the loss does not depend on |w| except
+    /// through eps: the exact derivative is ~0, and for |w| near 0 (var(w·x) ~ eps) the loss is so curved that no float
+    /// step resolves it. They are set away from 0 (|w| in [0.3, 1.3]), where the check is "analytic ≈ 0 ≈ numeric".
+    /// </summary>
+    private static bool SingleTapScaleWeights(Parameter p) =>
+        p.Name.Contains("rbr_scale.conv", StringComparison.Ordinal) && p.Length == p.Shape[0];
+
     [Theory]
     [MemberData(nameof(Nets))]
     public void Parameter_gradients_match_finite_differences(string name)
@@ -35,12 +46,20 @@ public sealed class GradientCheckTests
         var (arch, batch) = Net(name);
         var net = new MobileOneNet(arch, seed: 7);
         var random = new Random(11);
-        foreach (Parameter p in net.Parameters.Where(p => p.Name.Contains(".bn.", StringComparison.Ordinal) || p.Name.Contains("rbr_skip", StringComparison.Ordinal)))
+        foreach (Parameter p in net.Parameters)
         {
-            // Non-trivial γ, β so every BN term matters.
+            bool bnOrSkip = p.Name.Contains(".bn.", StringComparison.Ordinal) || p.Name.Contains("rbr_skip", StringComparison.Ordinal);
             for (int i = 0; i < p.Length; i++)
             {
-                p.Value[i] = p.Name.EndsWith(".weight", StringComparison.Ordinal) ? 0.5f + (float)random.NextDouble() : (float)(random.NextDouble() - 0.5) * 0.4f;
+                if (bnOrSkip)
+                {
+                    // Non-trivial γ, β so every BN term matters.
+                    p.Value[i] = p.Name.EndsWith(".weight", StringComparison.Ordinal) ? 0.5f + (float)random.NextDouble() : (float)(random.NextDouble() - 0.5) * 0.4f;
+                }
+                else if (SingleTapScaleWeights(p))
+                {
+                    p.Value[i] = (random.Next(2) == 0 ? -1 : 1) * (0.3f + (float)random.NextDouble());
+                }
             }
         }
 
@@ -53,7 +72,7 @@ public sealed class GradientCheckTests
         float[] projection = Enumerable.Range(0, batch * arch.NumClasses).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         byte[] labels = Enumerable.Range(0, batch).Select(i => (byte)(i % arch.NumClasses)).ToArray();
 
-        // Loss = CE(logits) + Σ projection · logits: cross-entropy's backward plus a direct, well-scaled term.
+        // Loss = CE(logits) + Σ projection · logits: the net's own cross-entropy backward plus a direct, well-scaled term.
         double Loss()
         {
             ReadOnlySpan<float> logits = net.Forward(input, batch, training: true);
@@ -66,55 +85,44 @@ public sealed class GradientCheckTests
             return l;
         }
 
-        Loss();
-        net.ZeroGrad();
-        {
-            net.Forward(input, batch, training: true);
-            net.Loss(labels, out _);
-            int k = arch.NumClasses;
-            var probs = new float[batch * k];
-            ReadOnlySpan<float> logits = net.Logits;
-            for (int i = 0; i < batch; i++)
-            {
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < k; j++) max = Math.Max(max, logits[(i * k) + j]);
-                double sum = 0;
-                for (int j = 0; j < k; j++) sum += Math.Exp(logits[(i * k) + j] - max);
-                for (int j = 0; j < k; j++)
-                {
-                    float p = (float)(Math.Exp(logits[(i * k) + j] - max) / sum);
-                    probs[(i * k) + j] = ((p - (j == labels[i] ? 1f : 0f)) / batch) + projection[(i * k) + j];
-                }
-            }
+        double loss0 = Loss();
+        Perturbable[] tensors = net.Parameters.Select(p => new Perturbable(p.Name, p.Length, i => p.Value[i], (i, v) => p.Value[i] = v)).ToArray();
+        double noise = FiniteDifferences.MeasureNoise(Loss, tensors, random);
 
-            net.BackwardFromLogits(probs);
-        }
+        // Gradients of both terms, accumulated: the cross-entropy through the net's Backward, the projection directly.
+        net.ZeroGrad();
+        net.Forward(input, batch, training: true);
+        net.Loss(labels, out _);
+        net.Backward(labels);
+        net.BackwardFromLogits(projection);
+        float[][] grads = net.Parameters.Select(p => (float[])p.Grad.Clone()).ToArray();
+        _output.WriteLine(FormattableString.Invariant($"{name}: loss {loss0:F6}, rounding bound per evaluation {noise:E2} (measured x {FiniteDifferences.NoiseMargin})"));
 
         var failures = new List<string>();
         var kinds = new HashSet<string>();
-        foreach (Parameter p in net.Parameters)
+        int checkedTensors = 0;
+        for (int t = 0; t < tensors.Length; t++)
         {
-            float[] analytic = (float[])p.Grad.Clone();
-            var result = FiniteDifferences.Check(Loss, i => analytic[i], p.Length, i => p.Value[i], (i, v) => p.Value[i] = v, random, 1e-3f, samples: 8);
-            kinds.Add(Kind(p.Name));
-            string line = FormattableString.Invariant($"{p.Name,-40} {result.Agree}/{result.Total} agree, worst rel err {result.WorstRel:E2}");
-            _output.WriteLine(line);
-            if (!FiniteDifferences.Passes(result))
+            float[] analytic = grads[t];
+            FiniteDifferences.Result result = FiniteDifferences.Check(tensors[t], i => analytic[i], Loss, noise, random, samples: 8);
+            _output.WriteLine(result.Describe());
+            checkedTensors++;
+            if (result.Passed)
             {
-                failures.Add(line);
+                kinds.Add(Kind(result.Name)); // a kind counts as covered only once one of its tensors passed
+            }
+            else
+            {
+                failures.Add(result.Describe());
             }
         }
 
-        // Every tensor type is represented; a wrong backward fails all its entries, a ReLU kink crossed by the step only a few.
-        Assert.True(failures.Count <= net.Parameters.Count / 20, "Gradients off:\n" + string.Join("\n", failures));
-        Assert.Contains("rbr_conv.conv", kinds);
-        Assert.Contains("rbr_scale.conv", kinds);
-        Assert.Contains("rbr_skip", kinds);
-        Assert.Contains("linear", kinds);
-        if (name == "k2-se")
-        {
-            Assert.Contains("se", kinds);
-        }
+        Assert.True(failures.Count == 0, $"{failures.Count} of {checkedTensors} parameter tensors have wrong gradients:\n" + string.Join("\n", failures));
+        Assert.Equal(net.Parameters.Count, checkedTensors);
+        string[] expected = name == "k2-se"
+            ? new[] { "rbr_conv.conv", "rbr_scale.conv", "rbr_skip", "bn", "se", "linear" }
+            : new[] { "rbr_conv.conv", "rbr_scale.conv", "rbr_skip", "bn", "linear" };
+        Assert.All(expected, k => Assert.Contains(k, kinds));
     }
 
     private static string Kind(string name) =>
