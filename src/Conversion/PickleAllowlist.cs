@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 
 namespace MobileOne.Conversion;
@@ -9,37 +10,22 @@ namespace MobileOne.Conversion;
 /// The globals a checkpoint's pickle may name, and a scan of the opcode stream that finds every global it names before
 /// anything is unpickled. A pickle can only run code through a global (GLOBAL, STACK_GLOBAL, INST, EXT*): refusing all
 /// but these means loading a checkpoint never executes code from it. The allowed globals are never called either: each
-/// maps to our own constructor that builds plain data.
+/// maps to our own constructor that builds plain data. The globals and their constructors are one table,
+/// <see cref="PickleGlobals"/>: the lists here are views of it, and it is what the unpickler registers.
 /// </summary>
 public static class PickleAllowlist
 {
     /// <summary>torch storage type → safetensors dtype.</summary>
-    public static IReadOnlyDictionary<string, string> StorageTypes { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["FloatStorage"] = "F32",
-        ["HalfStorage"] = "F16",
-        ["BFloat16Storage"] = "BF16",
-        ["DoubleStorage"] = "F64",
-        ["LongStorage"] = "I64",
-        ["IntStorage"] = "I32",
-        ["ShortStorage"] = "I16",
-        ["CharStorage"] = "I8",
-        ["ByteStorage"] = "U8",
-        ["BoolStorage"] = "BOOL",
-    };
+    public static IReadOnlyDictionary<string, string> StorageTypes { get; } = PickleGlobals.Table
+        .Where(g => g.Kind == PickleGlobalKind.StorageType)
+        .Select(g => (StorageTypeConstructor)g.Constructor)
+        .ToDictionary(c => c.Name, c => c.DType, StringComparer.Ordinal);
 
     /// <summary>The tensor-rebuild functions (read, never called).</summary>
-    public static IReadOnlyList<string> RebuildFunctions { get; } = new[]
-    {
-        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
-    };
+    public static IReadOnlyList<string> RebuildFunctions { get; } = Names(PickleGlobalKind.RebuildFunction);
 
     /// <summary>Plain containers.</summary>
-    public static IReadOnlyList<string> Containers { get; } = new[]
-    {
-        "collections.OrderedDict", "builtins.set", "__builtin__.set", "builtins.frozenset", "__builtin__.frozenset",
-        "builtins.bytearray", "__builtin__.bytearray", "_codecs.encode",
-    };
+    public static IReadOnlyList<string> Containers { get; } = Names(PickleGlobalKind.Container);
 
     /// <summary>Every allowed <c>module.name</c>.</summary>
     public static IReadOnlySet<string> Allowed { get; } = BuildAllowed();
@@ -201,18 +187,9 @@ public static class PickleAllowlist
         }
     }
 
-    private static HashSet<string> BuildAllowed()
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        set.UnionWith(RebuildFunctions);
-        set.UnionWith(Containers);
-        foreach (string s in StorageTypes.Keys)
-        {
-            set.Add("torch." + s);
-        }
+    private static string[] Names(PickleGlobalKind kind) => PickleGlobals.Table.Where(g => g.Kind == kind).Select(g => g.FullName).ToArray();
 
-        return set;
-    }
+    private static HashSet<string> BuildAllowed() => new(PickleGlobals.Table.Select(g => g.FullName), StringComparer.Ordinal);
 
     private static void Require(string module, string name, List<string> seen, string source)
     {
