@@ -31,8 +31,9 @@ public static class Simd
     /// <summary>The highest level whose vectors the hardware (and runtime configuration) accelerates.</summary>
     public static SimdLevel Best { get; } = DetectBest();
 
-    // Declared after Best: static initialisers run in textual order.
-    private static SimdLevel s_level = ParseLevel(Environment.GetEnvironmentVariable(EnvironmentVariable), Best);
+    // Declared after Best: static initialisers run in textual order. The level is stored as its kernel table, so the
+    // kernels' instruction set is chosen here, once per change of Level, and always matches it.
+    private static KernelTable s_kernels = KernelTable.For(ParseLevel(Environment.GetEnvironmentVariable(EnvironmentVariable), Best));
 
     /// <summary>
     /// The level the kernels use. Starts at <see cref="Best"/>, or at the value of the environment variable
@@ -42,7 +43,7 @@ public static class Simd
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined level or is above <see cref="Best"/>.</exception>
     public static SimdLevel Level
     {
-        get => s_level;
+        get => s_kernels.Level;
         set
         {
             if (value < SimdLevel.Scalar || value > SimdLevel.Vector512)
@@ -58,9 +59,12 @@ public static class Simd
                     $"SIMD level {value} is not hardware accelerated on this machine; available levels are Scalar up to {Best}.");
             }
 
-            s_level = value;
+            s_kernels = KernelTable.For(value);
         }
     }
+
+    /// <summary>Gets the micro-kernels of <see cref="Level"/> (see <see cref="KernelTable"/>).</summary>
+    internal static KernelTable Kernels => s_kernels;
 
     private static SimdLevel DetectBest()
     {

@@ -1,5 +1,18 @@
+// Kernels/Pooling: this file (GlobalAvgPool) and FeatureMapToChw are the entry points (argument checks); the
+// micro-kernel is beside them.
+//
+// Naming, the same in every operator folder: a micro-kernel lives in <Tile>.<Isa>.cs as the class <Tile><Isa>.
+//   <Tile> is <pixels>x<output channels> of the register tile, channels counted in floats (never in 16-channel
+//          blocks): Mean4x16 = 4 pixels x 16 channels summed per step. A kernel that is not one tile is named for
+//          what it is.
+//   <Isa>  is Avx512 (Vector512 / AVX-512F intrinsics written out; SimdLevel.Vector512 only) or Block16 (written once
+//          over IBlock16<T>, one JIT instantiation per SimdLevel).
+// The ISA is chosen once per Simd.Level change (KernelTable), not per call.
+//
+//   Mean4x16.Block16.cs  per-channel mean: 4 pixels x 16 channels per step (four accumulators); also the squeeze of
+//                        SqueezeExcite
+//   FeatureMapToChw.cs   NHWC-16 -> CHW copy, scalar (no ISA variants)
 using System;
-using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
 
@@ -33,54 +46,7 @@ public static unsafe class GlobalAvgPool
         KernelArguments.Padded(channelsPadded, 1, nameof(channelsPadded));
 
         long start = KernelProfiler.Start();
-        switch (Simd.Level)
-        {
-            case SimdLevel.Vector512:
-                Mean<Block512>(input, pixels, channelsPadded, output);
-                break;
-            case SimdLevel.Vector256:
-                Mean<Block256>(input, pixels, channelsPadded, output);
-                break;
-            case SimdLevel.Vector128:
-                Mean<Block128>(input, pixels, channelsPadded, output);
-                break;
-            default:
-                Mean<BlockScalar>(input, pixels, channelsPadded, output);
-                break;
-        }
-
+        Simd.Kernels.Mean(input, pixels, channelsPadded, output);
         KernelProfiler.Stop(start, "head: global pool", (long)pixels * channelsPadded);
-    }
-
-    /// <summary>The generic implementation, also used by <see cref="SqueezeExcite"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Mean<T>(float* input, int pixels, int cp, float* output)
-        where T : struct, IFloat16Block<T>
-    {
-        int blocks = cp / 16;
-        T scale = T.Broadcast(1f / pixels);
-        nint step = (nint)cp * 4;
-        for (int b = 0; b < blocks; b++)
-        {
-            float* p = input + (b * 16);
-            T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
-            int i = 0;
-            for (; i + 4 <= pixels; i += 4)
-            {
-                s0 = T.Add(s0, T.Load(p));
-                s1 = T.Add(s1, T.Load(p + cp));
-                s2 = T.Add(s2, T.Load(p + (2 * cp)));
-                s3 = T.Add(s3, T.Load(p + (3 * cp)));
-                p += step;
-            }
-
-            for (; i < pixels; i++)
-            {
-                s0 = T.Add(s0, T.Load(p));
-                p += cp;
-            }
-
-            T.Store(output + (b * 16), T.Multiply(T.Add(T.Add(s0, s1), T.Add(s2, s3)), scale));
-        }
     }
 }

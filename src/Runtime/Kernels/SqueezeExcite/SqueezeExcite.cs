@@ -1,5 +1,17 @@
+// Kernels/SqueezeExcite: this file is the entry point (argument checks; one thread: the work is small); the micro-kernel
+// is beside it.
+//
+// Naming, the same in every operator folder: a micro-kernel lives in <Tile>.<Isa>.cs as the class <Tile><Isa>.
+//   <Tile> is <pixels>x<output channels> of the register tile, channels counted in floats (never in 16-channel
+//          blocks): Mean4x16 = 4 pixels x 16 channels summed per step. A kernel that is not one tile is named for what it is: SqueezeExcite.<Isa>.cs is the whole
+//          squeeze, reduce, expand, sigmoid and excite.
+//   <Isa>  is Avx512 (Vector512 / AVX-512F intrinsics written out; SimdLevel.Vector512 only) or Block16 (written once
+//          over IBlock16<T>, one JIT instantiation per SimdLevel).
+// The ISA is chosen once per Simd.Level change (KernelTable), not per call.
+//
+//   SqueezeExcite.Block16.cs  squeeze (Mean4x16Block16), reduce (dot products), expand (16 channels per step,
+//                             over the transposed weight), sigmoid, excite (1 pixel x 16 channels per step)
 using System;
-using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
 
@@ -67,89 +79,7 @@ public static unsafe class SqueezeExcite
         KernelArguments.Positive(reducedChannels, nameof(reducedChannels));
 
         long start = KernelProfiler.Start();
-        switch (Simd.Level)
-        {
-            case SimdLevel.Vector512:
-                Run<Block512>(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
-                break;
-            case SimdLevel.Vector256:
-                Run<Block256>(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
-                break;
-            case SimdLevel.Vector128:
-                Run<Block128>(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
-                break;
-            default:
-                Run<BlockScalar>(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
-                break;
-        }
-
+        Simd.Kernels.SqueezeExcite(x, pixels, channels, channelsPadded, reducedChannels, reduceWeights, reduceBias, expandWeights, expandBias, scratch, relu);
         KernelProfiler.Stop(start, "squeeze-excite", (long)pixels * channelsPadded * 2 + 2L * reducedChannels * channelsPadded);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<T>(
-        float* x, int pixels, int channels, int cp, int reduced,
-        float* reduceWeights, float* reduceBias, float* expandWeights, float* expandBias,
-        float* scratch, bool relu)
-        where T : struct, IFloat16Block<T>
-    {
-        int blocks = cp / 16;
-        float* mean = scratch;        // [CP]: the mean, later the gate
-        float* hidden = scratch + cp; // [R]
-
-        // Squeeze.
-        GlobalAvgPool.Mean<T>(x, pixels, cp, mean);
-
-        // Reduce (dot products over CP; padding weights are 0) + bias + ReLU.
-        for (int r = 0; r < reduced; r++)
-        {
-            float* w = reduceWeights + ((nint)r * cp);
-            T acc = T.Zero;
-            for (int b = 0; b < blocks; b++)
-            {
-                acc = T.MultiplyAdd(T.Load(w + (b * 16)), T.Load(mean + (b * 16)), acc);
-            }
-
-            float h = T.Sum(acc) + reduceBias[r];
-            hidden[r] = h > 0f ? h : 0f;
-        }
-
-        // Expand, vectorised across channels, over the transposed weight; the result overwrites the mean.
-        for (int b = 0; b < blocks; b++)
-        {
-            T acc = T.Load(expandBias + (b * 16));
-            float* w = expandWeights + (b * 16);
-            for (int r = 0; r < reduced; r++)
-            {
-                acc = T.MultiplyAdd(T.Broadcast(hidden[r]), T.Load(w), acc);
-                w += cp;
-            }
-
-            T.Store(mean + (b * 16), acc);
-        }
-
-        // Sigmoid; the gate of a padding channel is 0 so padding stays exactly 0.
-        for (int c = 0; c < cp; c++)
-        {
-            mean[c] = c < channels ? 1f / (1f + MathF.Exp(-mean[c])) : 0f;
-        }
-
-        // Excite.
-        float* p = x;
-        for (int i = 0; i < pixels; i++)
-        {
-            for (int b = 0; b < blocks; b++)
-            {
-                T v = T.Multiply(T.Load(p + (b * 16)), T.Load(mean + (b * 16)));
-                if (relu)
-                {
-                    v = T.ReluMax(v);
-                }
-
-                T.Store(p + (b * 16), v);
-            }
-
-            p += cp;
-        }
     }
 }

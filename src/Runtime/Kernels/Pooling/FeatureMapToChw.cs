@@ -1,3 +1,5 @@
+// Kernels/Pooling: an entry point without ISA variants (a scalar copy); the folder's naming convention is described at
+// the top of GlobalAvgPool.cs.
 using System;
 
 namespace MobileOne.Runtime;

@@ -1,5 +1,15 @@
+// Kernels/Linear: this file is the entry point (argument checks, thread split over groups of four 16-output blocks);
+// the micro-kernel is beside it.
+//
+// Naming, the same in every operator folder: a micro-kernel lives in <Tile>.<Isa>.cs as the class <Tile><Isa>.
+//   <Tile> is <pixels>x<output channels> of the register tile, channels counted in floats (never in 16-channel
+//          blocks): Gemv1x64 = 1 input vector x 64 outputs. A kernel that is not one tile is named for what it is.
+//   <Isa>  is Avx512 (Vector512 / AVX-512F intrinsics written out; SimdLevel.Vector512 only) or Block16 (written once
+//          over IBlock16<T>, one JIT instantiation per SimdLevel).
+// The ISA is chosen once per Simd.Level change (KernelTable), not per call.
+//
+//   Gemv1x64.Block16.cs  1 x 64 outputs per step (four weight panels streamed together), the last blocks 1 x 16
 using System;
-using System.Runtime.CompilerServices;
 
 namespace MobileOne.Runtime;
 
@@ -44,7 +54,7 @@ public static unsafe class Linear
         KernelArguments.Padded(outFeaturesPadded, 1, nameof(outFeaturesPadded));
 
         long start = KernelProfiler.Start();
-        var ctx = new Context { Input = input, InFeatures = inFeatures, Weights = weights, Bias = bias, Output = output, Blocks = outFeaturesPadded / 16, Level = Simd.Level };
+        var ctx = new Context { Input = input, InFeatures = inFeatures, Weights = weights, Bias = bias, Output = output, Blocks = outFeaturesPadded / 16, Gemv = Simd.Kernels.LinearGemv };
 
         // The head streams its whole weight once per call (5 MB for 1280 -> 1000): memory-bound, so a large one is split
         // into groups of four 16-output blocks across threads, each streaming its own share of the weights.
@@ -67,21 +77,7 @@ public static unsafe class Linear
         float* b = c->Bias + (b0 * 16);
         float* o = c->Output + (b0 * 16);
         int np = (b1 - b0) * 16;
-        switch (c->Level)
-        {
-            case SimdLevel.Vector512:
-                Run<Block512>(c->Input, c->InFeatures, w, b, np, o);
-                break;
-            case SimdLevel.Vector256:
-                Run<Block256>(c->Input, c->InFeatures, w, b, np, o);
-                break;
-            case SimdLevel.Vector128:
-                Run<Block128>(c->Input, c->InFeatures, w, b, np, o);
-                break;
-            default:
-                Run<BlockScalar>(c->Input, c->InFeatures, w, b, np, o);
-                break;
-        }
+        c->Gemv(c->Input, c->InFeatures, w, b, np, o);
     }
 
     private struct Context
@@ -92,53 +88,6 @@ public static unsafe class Linear
         public float* Bias;
         public float* Output;
         public int Blocks;
-        public SimdLevel Level;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<T>(float* input, int inFeatures, float* weights, float* bias, int np, float* output)
-        where T : struct, IFloat16Block<T>
-    {
-        int blocks = np / 16;
-        nint panel = (nint)inFeatures * 16;
-        int b = 0;
-        for (; b + 4 <= blocks; b += 4)
-        {
-            float* w0 = weights + (b * panel);
-            float* w1 = w0 + panel;
-            float* w2 = w1 + panel;
-            float* w3 = w2 + panel;
-            float* bb = bias + (b * 16);
-            T a0 = T.Load(bb);
-            T a1 = T.Load(bb + 16);
-            T a2 = T.Load(bb + 32);
-            T a3 = T.Load(bb + 48);
-            for (nint i = 0; i < inFeatures; i++)
-            {
-                T x = T.Broadcast(input[i]);
-                a0 = T.MultiplyAdd(x, T.Load(w0 + (i * 16)), a0);
-                a1 = T.MultiplyAdd(x, T.Load(w1 + (i * 16)), a1);
-                a2 = T.MultiplyAdd(x, T.Load(w2 + (i * 16)), a2);
-                a3 = T.MultiplyAdd(x, T.Load(w3 + (i * 16)), a3);
-            }
-
-            float* o = output + (b * 16);
-            T.Store(o, a0);
-            T.Store(o + 16, a1);
-            T.Store(o + 32, a2);
-            T.Store(o + 48, a3);
-        }
-
-        for (; b < blocks; b++)
-        {
-            float* w = weights + (b * panel);
-            T a = T.Load(bias + (b * 16));
-            for (nint i = 0; i < inFeatures; i++)
-            {
-                a = T.MultiplyAdd(T.Broadcast(input[i]), T.Load(w + (i * 16)), a);
-            }
-
-            T.Store(output + (b * 16), a);
-        }
+        public LinearGemvKernel Gemv;
     }
 }
