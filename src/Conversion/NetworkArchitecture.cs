@@ -7,7 +7,7 @@ using MobileOne.Model;
 
 namespace MobileOne.Conversion;
 
-/// <summary>Kind of a MobileOne conv layer (MOBILEONE-SPEC §1.1).</summary>
+/// <summary>Kind of a MobileOne conv layer (docs/mobileone.md, "Architecture").</summary>
 public enum ConvLayerKind
 {
     /// <summary><c>stage0</c>: full 3x3 conv, stride 2, pad 1, groups 1.</summary>

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace MobileOne.Conversion;
 
 /// <summary>
-/// Folds a train-time MobileOne into one conv per layer (MOBILEONE-SPEC §2, Apple's <c>_get_kernel_bias</c>): per output
+/// Folds a train-time MobileOne into one conv per layer (docs/mobileone.md, "Fusion"; Apple's <c>_get_kernel_bias</c>): per output
 /// channel c, each conv-BN branch becomes <c>W·γ/σ</c>, <c>β − μ·γ/σ</c> with <c>σ = sqrt(running_var + eps)</c>; the 1x1
 /// scale branch is folded and zero-padded to 3x3 (value at the centre); the BN-only skip branch is the identity kernel
 /// (<c>I[i, i mod (Cin/groups), k/2, k/2] = 1</c>) folded with its BN; the k conv branches, the scale and the skip are summed.

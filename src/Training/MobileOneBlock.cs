@@ -6,7 +6,7 @@ using MobileOne.Runtime;
 namespace MobileOne.Training;
 
 /// <summary>
-/// A train-time MobileOneBlock (spec §2): <c>out = ReLU(SE(Σⱼ BNⱼ(convⱼ(x)) + BN(scale(x)) + BN(x)))</c> with k
+/// A train-time MobileOneBlock (docs/mobileone.md, "Fusion"): <c>out = ReLU(SE(Σⱼ BNⱼ(convⱼ(x)) + BN(scale(x)) + BN(x)))</c> with k
 /// conv-BN branches, the 1x1 conv-BN scale branch when the kernel is 3x3 (same stride and groups), and the BN-only
 /// skip when Cin == Cout and stride 1. Activations are NHWC rows (batch folded into pixels) whose channel count is a
 /// multiple of 16, except the stem's input, which is the caller's CHW images. The forward convolutions run on the

@@ -228,7 +228,7 @@ public sealed unsafe class MobileOneNet
         }
     }
 
-    /// <summary>Every tensor of the train-time state dict (Apple unfused names, spec §3.2), in network order.</summary>
+    /// <summary>Every tensor of the train-time state dict (Apple unfused names, docs/mobileone.md, "Tensor names"), in network order.</summary>
     public IEnumerable<(string Name, int[] Shape, float[] Values)> StateTensors()
     {
         foreach (MobileOneBlock b in Blocks)

@@ -6,7 +6,7 @@ using MobileOne.Conversion;
 namespace MobileOne.Training;
 
 /// <summary>
-/// Train-time and fused weight files. The train-time file is Apple's unfused state dict (spec §3.2) in safetensors;
+/// Train-time and fused weight files. The train-time file is Apple's unfused state dict (docs/mobileone.md, "Tensor names") in safetensors;
 /// the fusion is MobileOne.Conversion's <see cref="Reparameterizer"/> — the code <c>mobileone fuse</c> runs — and the
 /// fused file carries the architecture JSON (input size, mean/std, labels) in <c>__metadata__["mobileone.architecture"]</c>.
 /// </summary>
@@ -35,7 +35,7 @@ public static class ModelFiles
         return net;
     }
 
-    /// <summary>Fuses a train-time file with MobileOne.Conversion (BN folding in double, spec §2).</summary>
+    /// <summary>Fuses a train-time file with MobileOne.Conversion (BN folding in double, docs/mobileone.md, "Fusion").</summary>
     public static FusedNetwork Fuse(string trainTimePath, TrainingArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);

@@ -4,7 +4,7 @@ namespace MobileOne.Training;
 
 /// <summary>
 /// Squeeze-excite on a block's pre-activation, fused with the block's ReLU:
-/// <c>out = ReLU(x · sigmoid(expand(ReLU(reduce(mean(x))))))</c> per image (spec §1.3).
+/// <c>out = ReLU(x · sigmoid(expand(ReLU(reduce(mean(x))))))</c> per image (docs/mobileone.md, "Architecture").
 /// </summary>
 public sealed unsafe class SqueezeExcite
 {

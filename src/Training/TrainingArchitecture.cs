@@ -20,7 +20,7 @@ public enum BlockKind
     Pointwise,
 }
 
-/// <summary>One train-time MobileOneBlock: where it sits and which branches it has (spec §2).</summary>
+/// <summary>One train-time MobileOneBlock: where it sits and which branches it has (docs/mobileone.md, "Fusion").</summary>
 /// <param name="Name">Apple prefix, e.g. <c>stage0</c>, <c>stage2.5</c>.</param>
 /// <param name="ConvBranches">k: number of conv-BN branches (the stem always has 1).</param>
 /// <param name="SeReduced">SE hidden width, 0 without SE.</param>

@@ -11,7 +11,7 @@ namespace MobileOne.Conversion.Tests;
 /// <summary>Architecture inference from train-time and fused tensors, the spec's counts, and the errors for broken checkpoints.</summary>
 public class CheckpointAnalysisTests
 {
-    // MOBILEONE-SPEC §1.6 and §3.2: fused params, unfused learnable params, key counts with num_batches_tracked.
+    // docs/mobileone.md ("The five variants", "Tensor names"): fused params, unfused learnable params, key counts with num_batches_tracked.
     [Theory]
     [InlineData("s0", 4, 2_078_504L, 5_293_272L, 1323, 275_110_400L)]
     [InlineData("s1", 1, 4_764_840L, 4_825_192L, 562, 825_057_024L)]

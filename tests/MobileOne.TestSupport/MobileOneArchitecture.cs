@@ -77,7 +77,7 @@ public sealed record MobileOneArchitecture(
     /// <summary>Names accepted by <see cref="Preset"/>.</summary>
     public static IReadOnlyList<string> PresetNames => NetworkArchitecture.PresetNames;
 
-    /// <summary>Apple <c>PARAMS</c> width multipliers α1..α4 (spec §1.2).</summary>
+    /// <summary>Apple <c>PARAMS</c> width multipliers α1..α4 (docs/mobileone.md, "The five variants").</summary>
     public static IReadOnlyList<double> WidthMultipliers(string preset) => NetworkArchitecture.PresetWidthMultipliers(preset);
 
     /// <summary>MobileOne-S0 (224x224, 1000 classes).</summary>

@@ -25,7 +25,7 @@ public sealed record TensorInfo(string Name, int[] Shape)
     public override string ToString() => $"{Name} [{string.Join(",", Shape)}]";
 }
 
-/// <summary>Expected fused tensors and the Apple ⇄ timm renaming (spec §3.1, §3.3): MobileOne.Conversion's lists and names.</summary>
+/// <summary>Expected fused tensors and the Apple ⇄ timm renaming (docs/mobileone.md, "Tensor names"): MobileOne.Conversion's lists and names.</summary>
 public static class TensorCatalog
 {
     /// <summary>
