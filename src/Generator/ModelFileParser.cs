@@ -5,17 +5,19 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis.CSharp;
-using MobileOne.Model;
-using MobileOne.Formats.Safetensors;
 using MobileOne.Generator.Helpers;
 using MobileOne.Generator.Model;
+using MobileOne.Model;
 
 namespace MobileOne.Generator
 {
     /// <summary>
-    /// Turns one model's files (a safetensors header and/or an architecture JSON) into a <see cref="NetworkSpec"/>,
+    /// Turns one model's files (a parsed safetensors header and/or an architecture JSON) into a <see cref="NetworkSpec"/>,
     /// or into diagnostics. The architecture comes from, in order: the paired <c>.mobileone.json</c>, the
-    /// safetensors metadata key <c>mobileone.architecture</c>, the tensor names and shapes.
+    /// safetensors metadata key <c>mobileone.architecture</c>, the tensor names and shapes. Everything about the network
+    /// itself is the shared model of docs/mobileone.md: <see cref="ArchitectureJson"/>, <see cref="TensorNames"/>,
+    /// <see cref="ShapeInference"/>, <see cref="NetworkShape"/> (layers, tensors, limits), <see cref="TensorCheck"/> and
+    /// <see cref="PackedLayout"/>; this class maps their findings to diagnostics and the result to pipeline records.
     /// </summary>
     internal static class ModelFileParser
     {
@@ -25,22 +27,19 @@ namespace MobileOne.Generator
             NetworkSpec? spec = null;
             try
             {
+                FaultInjection.Point(TrackingNames.BuildNetworkSpec, input.Primary.Path);
                 spec = ParseCore(input, diagnostics, cancellationToken);
             }
-            catch (OperationCanceledException)
-            {
-                throw;
-            }
-            catch (Exception e)
+            catch (Exception e) when (PipelineGuard.IsFailure(e, cancellationToken))
             {
                 // A bug of ours must surface as a diagnostic, never as an exception thrown into the compiler.
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, input.Primary.Path, System.IO.Path.GetFileName(input.Primary.Path), e.GetType().Name + ": " + e.Message));
+                diagnostics.Add(PipelineGuard.InternalError(input.Primary.Path, TrackingNames.BuildNetworkSpec, e));
             }
 
             // Warnings about the data (MO0017) do not stop the class from being generated; any error does.
-            if (input.Weights?.DataWarning != null)
+            if (input.Weights?.Content.DataWarning is DiagnosticInfo warning)
             {
-                diagnostics.Add(input.Weights.DataWarning);
+                diagnostics.Add(warning);
             }
 
             bool failed = diagnostics.Exists(d => DiagnosticDescriptors.IsError(d.Id));
@@ -52,9 +51,12 @@ namespace MobileOne.Generator
             ModelFile primary = input.Primary;
             foreach (ModelFile? file in new[] { input.Weights, input.Architecture })
             {
-                if (file?.ReadError != null)
+                foreach (DiagnosticInfo? error in new[] { file?.Content.ReadError, file?.OptionsError })
                 {
-                    diagnostics.Add(file.ReadError);
+                    if (error != null)
+                    {
+                        diagnostics.Add(error);
+                    }
                 }
             }
 
@@ -65,115 +67,106 @@ namespace MobileOne.Generator
 
             ModelFile? weights = input.Weights;
             string weightsName = weights == null ? string.Empty : System.IO.Path.GetFileName(weights.Path);
-            SafetensorsHeader? header = null;
-            if (weights != null)
-            {
-                try
-                {
-                    header = SafetensorsHeader.Parse(weights.Content, weights.HeaderLength, weights.Length - 8 - weights.HeaderLength);
-                }
-                catch (SafetensorsFormatException e)
-                {
-                    string where = e.Line > 0 ? $" (header JSON line {e.Line}, column {e.Column})" : string.Empty;
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSafetensors, weights.Path, weightsName, e.Message + where));
-                    return null;
-                }
-            }
-
+            WeightHeader? header = weights?.Content.Header;
             cancellationToken.ThrowIfCancellationRequested();
 
             // 1. The declared architecture, if any.
-            Architecture? declared = null;
+            ArchitectureDocument? declared = null;
             string declaredFrom = string.Empty;
             string declaredPath = primary.Path;
             if (input.Architecture != null)
             {
                 declaredFrom = System.IO.Path.GetFileName(input.Architecture.Path);
                 declaredPath = input.Architecture.Path;
-                declared = new ArchitectureJsonReader(input.Architecture.Path, declaredFrom, inFile: true, diagnostics).Read(input.Architecture.Content);
+                declared = ArchitectureJsonReader.Read(input.Architecture.Content.Text, input.Architecture.Path, declaredFrom, inFile: true, diagnostics);
                 if (declared == null)
                 {
                     return null;
                 }
             }
-            else if (header != null && header.Metadata.TryGetValue(ArchitectureJsonReader.MetadataKey, out string? metadataJson))
+            else if (header?.ArchitectureJson != null)
             {
                 declaredFrom = weightsName;
-                declared = new ArchitectureJsonReader(weights!.Path, weightsName, inFile: false, diagnostics).Read(metadataJson);
+                declared = ArchitectureJsonReader.Read(header.ArchitectureJson, weights!.Path, weightsName, inFile: false, diagnostics);
                 if (declared == null)
                 {
                     return null;
                 }
             }
 
-            // 2. What the tensors say.
-            Dictionary<string, SafetensorsTensor>? tensors = null;
-            TensorNaming naming = TensorNaming.Apple;
-            Architecture? inferred = null;
+            int inputHeight = declared?.InputHeight ?? NetworkShape.DefaultInputSize;
+            int inputWidth = declared?.InputWidth ?? NetworkShape.DefaultInputSize;
+            string source = declaredFrom.Length > 0 ? declaredFrom : weightsName;
+
+            // 2. What the tensors say: their names (Apple's), the structure they imply.
+            Dictionary<string, TensorEntry>? tensors = null;
+            NetworkShape? shape;
+            string architectureSource;
             if (header != null)
             {
-                tensors = Canonicalize(header, weights!.Path, weightsName, diagnostics, out naming);
+                tensors = Canonicalize(header, weights!.Path, weightsName, diagnostics);
                 if (tensors == null)
                 {
                     return null;
                 }
 
-                inferred = Infer(tensors, weights.Path, weightsName, diagnostics);
-                if (inferred == null)
+                shape = Infer(header, tensors, inputHeight, inputWidth, weights.Path, weightsName, diagnostics);
+                if (shape == null)
                 {
                     return null;
                 }
+
+                architectureSource = "inferred from the tensor shapes of " + weightsName;
+            }
+            else
+            {
+                // No weights: the architecture file alone, the input size and the SE blocks defaulted.
+                shape = Complete(declared!, declaredPath, source, diagnostics);
+                if (shape == null)
+                {
+                    return null;
+                }
+
+                architectureSource = declaredFrom;
             }
 
             // 3. Merge: the declared architecture must agree with the tensors on every structural field.
-            Architecture arch = inferred ?? declared!;
-            string architectureSource = inferred == null ? declaredFrom : "inferred from the tensor shapes of " + weightsName;
-            if (declared != null && inferred != null)
+            if (declared != null && header != null)
             {
                 architectureSource = declaredFrom == weightsName ? "safetensors metadata of " + weightsName : declaredFrom;
                 var mismatches = new List<string>();
-                Compare("inputChannels", declared.InputChannels, inferred.InputChannels, mismatches);
-                Compare("stemChannels", declared.StemChannels, inferred.StemChannels, mismatches);
-                Compare("stageChannels", declared.StageChannels, inferred.StageChannels, mismatches);
-                Compare("stageBlocks", declared.StageBlocks, inferred.StageBlocks, mismatches);
-                Compare("seBlocks", declared.SeBlocks, inferred.SeBlocks, mismatches);
-                Compare("numClasses", declared.NumClasses, inferred.NumClasses, mismatches);
+                Compare("inputChannels", declared.InputChannels, shape.InputChannels, mismatches);
+                Compare("stemChannels", declared.StemChannels, shape.StemChannels, mismatches);
+                Compare("stageChannels", declared.StageChannels, shape.StageChannels, mismatches);
+                Compare("stageBlocks", declared.StageBlocks, shape.StageBlocks, mismatches);
+                Compare("seBlocks", declared.SeBlocks, shape.SeBlocks, mismatches);
+                Compare("numClasses", declared.NumClasses, shape.NumClasses, mismatches);
                 if (mismatches.Count > 0)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ArchitectureMismatch, declaredPath, declaredFrom, string.Join("; ", mismatches)));
                     return null;
                 }
-
-                arch.InputHeight = declared.InputHeight ?? arch.InputHeight;
-                arch.InputWidth = declared.InputWidth ?? arch.InputWidth;
-                arch.Mean = declared.Mean;
-                arch.Std = declared.Std;
-                arch.CropPct = declared.CropPct;
-                arch.Labels = declared.Labels;
             }
 
-            arch.InputHeight ??= 224;
-            arch.InputWidth ??= 224;
-            if (!CheckComplete(arch, declaredPath, declaredFrom.Length > 0 ? declaredFrom : weightsName, diagnostics))
+            // 4. Layers, the packed layout and the buffers (each within an int), and the exact tensor list they read;
+            //    compare it with the file.
+            var layers = new List<LayerSpec>();
+            foreach (LayerShape layer in shape.Layers())
             {
+                layers.Add(LayerSpec.From(layer));
+            }
+
+            IReadOnlyList<PackedRegion> packed = PackedLayout.Regions(shape);
+            long packedLength = packed[packed.Count - 1].Offset + packed[packed.Count - 1].Length;
+            var scratch = new ScratchPlan(layers, shape.NumClasses);
+            if (shape.InputLength > int.MaxValue || packedLength > int.MaxValue || scratch.Length > int.MaxValue)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, declaredPath, source,
+                    $"the network is too large for one process: {shape.InputLength} input floats, {packedLength} packed weight floats and {scratch.Length} activation floats per thread, each limited to {int.MaxValue}"));
                 return null;
             }
 
-            // 4. Layers and the exact tensor list they read; compare with the file.
-            List<LayerSpec> layers = arch.BuildLayers((name, channels) =>
-                tensors != null && tensors.TryGetValue(name + ".se.reduce.weight", out SafetensorsTensor? reduce) && reduce.Shape.Length == 4 && reduce.Shape[0] > 0
-                    ? (int)reduce.Shape[0]
-                    : Architecture.DefaultSeReduced(channels));
-            long inputLength = (long)arch.InputChannels!.Value * arch.InputHeight!.Value * arch.InputWidth!.Value;
-            var plan = new PackPlan(layers, arch.NumClasses!.Value);
-            if (inputLength > int.MaxValue || !plan.FitsInt32)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, declaredPath, declaredFrom.Length > 0 ? declaredFrom : weightsName,
-                    $"the network is too large for one process: {inputLength} input floats, {plan.Length} packed weight floats and {plan.ScratchLength} activation floats per thread, each limited to {int.MaxValue}"));
-                return null;
-            }
-
-            List<(string Name, int[] Shape)> expected = ExpectedTensors(layers, arch.NumClasses!.Value);
+            IReadOnlyList<TensorShape> expected = shape.FusedTensors();
             var tensorSpecs = new List<TensorSpec>(expected.Count);
             if (tensors != null)
             {
@@ -182,21 +175,21 @@ namespace MobileOne.Generator
                     return null;
                 }
 
-                foreach (var (name, shape) in expected)
+                foreach (TensorShape e in expected)
                 {
-                    SafetensorsTensor t = tensors[name];
-                    tensorSpecs.Add(new TensorSpec(name, t.Name, shape.ToEquatableArray(), t.DType, t.Begin, t.End));
+                    TensorEntry t = tensors[e.Name];
+                    tensorSpecs.Add(new TensorSpec(e.Name, t.Name, e.Shape.ToEquatableArray(), t.DType, t.Begin, t.End));
                 }
             }
             else
             {
-                foreach (var (name, shape) in expected)
+                foreach (TensorShape e in expected)
                 {
-                    tensorSpecs.Add(new TensorSpec(name, name, shape.ToEquatableArray(), string.Empty, -1, -1));
+                    tensorSpecs.Add(new TensorSpec(e.Name, e.Name, e.Shape.ToEquatableArray(), string.Empty, -1, -1));
                 }
             }
 
-            if (!CheckNormalization(arch, declaredPath, declaredFrom, diagnostics))
+            if (!CheckNormalization(declared, shape, declaredPath, declaredFrom, diagnostics))
             {
                 return null;
             }
@@ -232,28 +225,33 @@ namespace MobileOne.Generator
                 return null;
             }
 
+            // The generated code has always spelled the published variants "S0".."S4".
+            string variant = shape.Variant;
             return new NetworkSpec(
                 className,
                 ns == "global" ? string.Empty : ns,
                 accessibility,
                 System.IO.Path.GetFileName(primary.Path),
                 architectureSource,
-                arch.DetectVariant(),
-                arch.InputChannels!.Value,
-                arch.InputHeight!.Value,
-                arch.InputWidth!.Value,
-                arch.NumClasses.Value,
+                variant == "custom" ? variant : variant.ToUpperInvariant(),
+                shape.InputChannels,
+                shape.InputHeight,
+                shape.InputWidth,
+                shape.NumClasses,
+                shape.ParameterCount,
+                shape.Macs,
                 layers.ToEquatableArray(),
                 tensorSpecs.ToEquatableArray(),
-                (arch.Mean ?? Array.Empty<float>()).ToEquatableArray(),
-                (arch.Std ?? Array.Empty<float>()).ToEquatableArray(),
-                arch.CropPct ?? 0f,
-                (arch.Labels ?? Array.Empty<string>()).ToEquatableArray(),
+                packed.Select(PackedRegionSpec.From).ToEquatableArray(),
+                (declared?.Mean ?? Array.Empty<float>()).ToEquatableArray(),
+                (declared?.Std ?? Array.Empty<float>()).ToEquatableArray(),
+                declared?.CropPct ?? 0f,
+                (declared?.Labels ?? Array.Empty<string>()).ToEquatableArray(),
                 HasWeights: weights != null,
                 EmbedWeights: weights != null && embed,
                 ResourceName: weights == null ? string.Empty : (options.ResourceName ?? DefaultResourceName(weights.Path)),
-                FileLength: weights?.Length ?? 0,
-                HeaderHash: weights?.HeaderHash ?? 0,
+                FileLength: weights?.Content.Length ?? 0,
+                HeaderHash: weights?.Content.HeaderHash ?? 0,
                 DataOffset: header?.DataOffset ?? 0);
         }
 
@@ -276,211 +274,137 @@ namespace MobileOne.Generator
         private static bool IsValidTypeName(string name) =>
             SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None && SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.VarKeyword;
 
-        private static Dictionary<string, SafetensorsTensor>? Canonicalize(SafetensorsHeader header, string path, string fileName, List<DiagnosticInfo> diagnostics, out TensorNaming naming)
+        /// <summary>
+        /// The file's tensors by Apple name (<see cref="TensorNames.Canonicalize"/>), in file order; names that are neither
+        /// Apple's nor timm's are kept as they are (they are unexpected tensors). Null after MO0011 (a train-time tensor,
+        /// or Apple's and timm's names mixed) or MO0008 (two names for one tensor).
+        /// </summary>
+        private static Dictionary<string, TensorEntry>? Canonicalize(WeightHeader header, string path, string fileName, List<DiagnosticInfo> diagnostics)
         {
-            var result = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
-            bool apple = false, timm = false;
-            foreach (SafetensorsTensor t in header.Tensors)
+            foreach (TensorEntry t in header.Tensors)
             {
-                string canonical = TensorNames.ToCanonical(t.Name, out TensorNaming n);
-                apple |= n == TensorNaming.Apple;
-                timm |= n == TensorNaming.Timm;
+                string canonical = TensorNames.ToCanonical(t.Name, out _);
                 if (canonical.Contains(".rbr_conv.") || canonical.Contains(".rbr_scale.") || canonical.Contains(".rbr_skip."))
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, $"tensor '{t.Name}' belongs to a train-time (unfused) checkpoint; fold its branches first (mobileone fuse)"));
-                    naming = TensorNaming.Unknown;
                     return null;
                 }
-
-                if (result.ContainsKey(canonical))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnexpectedTensor, path, fileName, t.Name, t.ShapeText + " (a second name for '" + canonical + "')"));
-                    naming = TensorNaming.Unknown;
-                    return null;
-                }
-
-                result[canonical] = t;
             }
 
-            if (apple && timm)
+            CanonicalNames names = TensorNames.Canonicalize(header.Tensors.Select(t => t.Name));
+            var byOriginal = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, string> pair in names.ToOriginal)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, "it mixes Apple's tensor names (stage0., linear.) with timm's (stem., stages., head.fc.)"));
-                naming = TensorNaming.Unknown;
+                byOriginal[pair.Value] = pair.Key;
+            }
+
+            if (names.Error != null)
+            {
+                TensorEntry? second = names.ErrorTensor != null && !byOriginal.ContainsKey(names.ErrorTensor) ? header.Tensors.FirstOrDefault(t => t.Name == names.ErrorTensor) : null;
+                diagnostics.Add(second != null
+                    ? DiagnosticInfo.Create(DiagnosticDescriptors.UnexpectedTensor, path, fileName, second.Name, second.ShapeText + " (a second name for '" + TensorNames.ToCanonical(second.Name, out _) + "')")
+                    : DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, names.Error));
                 return null;
             }
 
-            naming = timm ? TensorNaming.Timm : TensorNaming.Apple;
+            var result = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+            foreach (TensorEntry t in header.Tensors)
+            {
+                result[byOriginal.TryGetValue(t.Name, out string? canonical) ? canonical : t.Name] = t;
+            }
+
             return result;
         }
 
-        private static Architecture? Infer(Dictionary<string, SafetensorsTensor> tensors, string path, string fileName, List<DiagnosticInfo> diagnostics)
+        /// <summary>The structure the tensor shapes imply (<see cref="ShapeInference.Infer"/>), or null after MO0011 or MO0009.</summary>
+        private static NetworkShape? Infer(WeightHeader header, Dictionary<string, TensorEntry> tensors, int inputHeight, int inputWidth, string path, string fileName, List<DiagnosticInfo> diagnostics)
         {
-            if (!tensors.TryGetValue("stage0.reparam_conv.weight", out SafetensorsTensor? stem))
+            var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, TensorEntry> pair in tensors)
             {
-                string found = tensors.Count == 0 ? "it holds no tensors" : "it has no stem tensor 'stage0.reparam_conv.weight' (timm: 'stem.reparam_conv.weight'); its first tensor is '" + tensors.Values.First().Name + "'";
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, found));
+                shapes[pair.Key] = ToInts(pair.Value.Shape);
+            }
+
+            InferredNetwork inferred = ShapeInference.Infer(shapes, inputHeight, inputWidth);
+            if (inferred.Error == null)
+            {
+                return inferred.Shape;
+            }
+
+            if (inferred.IsShapeError && inferred.ErrorTensor != null && tensors.TryGetValue(inferred.ErrorTensor, out TensorEntry? wrong))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, wrong.Name, wrong.ShapeText, inferred.ExpectedShape ?? string.Empty));
                 return null;
             }
 
-            if (stem.Shape.Length != 4 || stem.Shape[2] != 3 || stem.Shape[3] != 3 || stem.Shape[0] < 1 || stem.Shape[1] < 1
-                || stem.Shape[0] > Architecture.MaxChannels || stem.Shape[1] > Architecture.MaxChannels)
+            // Without a stem, say what the file starts with instead: usually the clue (a prefix such as "model.").
+            string why = inferred.Error;
+            if (inferred.ErrorTensor == "stage0.reparam_conv.weight" && header.Tensors.Count > 0)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, stem.Name, stem.ShapeText, "[C, Cin, 3, 3]"));
-                return null;
+                why += "; its first tensor is '" + header.Tensors[0].Name + "'";
             }
 
-            var arch = new Architecture
-            {
-                InputChannels = (int)stem.Shape[1],
-                StemChannels = (int)stem.Shape[0],
-                StageChannels = new int[Architecture.Stages],
-                StageBlocks = new int[Architecture.Stages],
-                SeBlocks = new int[Architecture.Stages],
-            };
-            for (int s = 1; s <= Architecture.Stages; s++)
-            {
-                int layers = 0;
-                while (layers < 2 * Architecture.MaxBlocks && tensors.ContainsKey(Name(s, layers, "reparam_conv.weight")))
-                {
-                    layers++;
-                }
-
-                if (layers == 0 || layers % 2 != 0)
-                {
-                    string why = layers == 0
-                        ? $"it has no tensor '{Name(s, 0, "reparam_conv.weight")}': stage {s} is missing"
-                        : $"stage {s} has {layers} conv layers; a MobileOne stage holds depthwise/pointwise pairs (stage{s}.0 … stage{s}.{layers - 1}), so '{Name(s, layers, "reparam_conv.weight")}' is missing";
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, why));
-                    return null;
-                }
-
-                SafetensorsTensor last = tensors[Name(s, layers - 1, "reparam_conv.weight")];
-                if (last.Shape.Length != 4 || last.Shape[0] < 1 || last.Shape[0] > Architecture.MaxChannels)
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, last.Name, last.ShapeText, "[Cout, Cin, 1, 1]"));
-                    return null;
-                }
-
-                int blocks = layers / 2;
-                int se = 0;
-                while (se < blocks && tensors.ContainsKey(Name(s, 2 * (blocks - 1 - se), "se.reduce.weight")))
-                {
-                    se++;
-                }
-
-                arch.StageChannels[s - 1] = (int)last.Shape[0];
-                arch.StageBlocks[s - 1] = blocks;
-                arch.SeBlocks[s - 1] = se;
-            }
-
-            if (!tensors.TryGetValue("linear.weight", out SafetensorsTensor? linear))
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, "it has no classifier tensor 'linear.weight' (timm: 'head.fc.weight')"));
-                return null;
-            }
-
-            if (linear.Shape.Length != 2 || linear.Shape[0] < 1 || linear.Shape[0] > Architecture.MaxClasses)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, linear.Name, linear.ShapeText, "[numClasses, " + arch.StageChannels[3].ToString(CultureInfo.InvariantCulture) + "]"));
-                return null;
-            }
-
-            arch.NumClasses = (int)linear.Shape[0];
-            return arch;
-
-            static string Name(int stage, int index, string suffix) =>
-                "stage" + stage.ToString(CultureInfo.InvariantCulture) + "." + index.ToString(CultureInfo.InvariantCulture) + "." + suffix;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAMobileOne, path, fileName, why));
+            return null;
         }
 
-        private static List<(string Name, int[] Shape)> ExpectedTensors(List<LayerSpec> layers, int numClasses)
+        /// <summary>
+        /// Every expected tensor present, with its shape and a weight dtype (<see cref="TensorCheck.Compare"/>), nothing
+        /// else: MO0007, MO0009, MO0006 per expected tensor in order, then MO0008 per other tensor in file order.
+        /// </summary>
+        private static bool CheckTensors(IReadOnlyList<TensorShape> expected, Dictionary<string, TensorEntry> tensors, string path, string fileName, List<DiagnosticInfo> diagnostics)
         {
-            var list = new List<(string, int[])>();
-            foreach (LayerSpec layer in layers)
+            var actual = new Dictionary<string, (int[] Shape, string DType)>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, TensorEntry> pair in tensors)
             {
-                int[] weight = layer.Kind switch
-                {
-                    LayerKind.Stem => new[] { layer.OutChannels, layer.InChannels, 3, 3 },
-                    LayerKind.Depthwise => new[] { layer.OutChannels, 1, 3, 3 },
-                    _ => new[] { layer.OutChannels, layer.InChannels, 1, 1 },
-                };
-                list.Add((layer.WeightName, weight));
-                list.Add((layer.BiasName, new[] { layer.OutChannels }));
-                if (layer.HasSqueezeExcite)
-                {
-                    int c = layer.OutChannels, r = layer.SeReducedChannels;
-                    list.Add((layer.Name + ".se.reduce.weight", new[] { r, c, 1, 1 }));
-                    list.Add((layer.Name + ".se.reduce.bias", new[] { r }));
-                    list.Add((layer.Name + ".se.expand.weight", new[] { c, r, 1, 1 }));
-                    list.Add((layer.Name + ".se.expand.bias", new[] { c }));
-                }
+                actual[pair.Key] = (ToInts(pair.Value.Shape), pair.Value.DType);
             }
 
-            int features = layers[layers.Count - 1].OutChannels;
-            list.Add(("linear.weight", new[] { numClasses, features }));
-            list.Add(("linear.bias", new[] { numClasses }));
-            return list;
+            List<TensorIssue> issues = TensorCheck.Compare(expected, actual, allowBatchCounters: false, DTypes.IsWeightFloat);
+            foreach (TensorIssue issue in issues)
+            {
+                string expectedShape = issue.ExpectedShape == null ? string.Empty : TensorShape.Format(issue.ExpectedShape);
+                TensorEntry? t = tensors.TryGetValue(issue.Name, out TensorEntry? found) ? found : null;
+                diagnostics.Add(issue.Kind switch
+                {
+                    TensorIssueKind.Missing => DiagnosticInfo.Create(DiagnosticDescriptors.MissingTensor, path, fileName, issue.Name, expectedShape),
+                    TensorIssueKind.WrongShape => DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, t!.Name, t.ShapeText, expectedShape),
+                    TensorIssueKind.WrongDType => DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedDType, path, fileName, t!.Name, t.DType),
+                    _ => DiagnosticInfo.Create(DiagnosticDescriptors.UnexpectedTensor, path, fileName, t!.Name, t.DType + " " + t.ShapeText),
+                });
+            }
+
+            return issues.Count == 0;
         }
 
-        private static bool CheckTensors(List<(string Name, int[] Shape)> expected, Dictionary<string, SafetensorsTensor> tensors, string path, string fileName, List<DiagnosticInfo> diagnostics)
-        {
-            int before = diagnostics.Count;
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (name, shape) in expected)
-            {
-                names.Add(name);
-                string shapeText = SafetensorsHeader.FormatShape(shape.Select(d => (long)d).ToArray());
-                if (!tensors.TryGetValue(name, out SafetensorsTensor? t))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingTensor, path, fileName, name, shapeText));
-                    continue;
-                }
-
-                if (t.DType != "F32" && t.DType != "F16" && t.DType != "BF16")
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedDType, path, fileName, t.Name, t.DType));
-                }
-
-                if (!t.Shape.SequenceEqual(shape.Select(d => (long)d)))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, t.Name, t.ShapeText, shapeText));
-                }
-            }
-
-            foreach (var pair in tensors)
-            {
-                if (!names.Contains(pair.Key))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnexpectedTensor, path, fileName, pair.Value.Name, pair.Value.DType + " " + pair.Value.ShapeText));
-                }
-            }
-
-            return diagnostics.Count == before;
-        }
-
-        private static bool CheckComplete(Architecture arch, string path, string source, List<DiagnosticInfo> diagnostics)
+        /// <summary>
+        /// The structure of an architecture file without weights: it must give (or take from its variant) every
+        /// structural field but the input size (224x224 by default) and the SE blocks (none by default).
+        /// </summary>
+        private static NetworkShape? Complete(ArchitectureDocument document, string path, string source, List<DiagnosticInfo> diagnostics)
         {
             var missing = new List<string>();
-            if (arch.InputChannels == null)
+            if (document.InputChannels == null)
             {
                 missing.Add("inputChannels");
             }
 
-            if (arch.StemChannels == null)
+            if (document.StemChannels == null)
             {
                 missing.Add("stemChannels");
             }
 
-            if (arch.StageChannels == null)
+            if (document.StageChannels == null)
             {
                 missing.Add("stageChannels");
             }
 
-            if (arch.StageBlocks == null)
+            if (document.StageBlocks == null)
             {
                 missing.Add("stageBlocks");
             }
 
-            if (arch.NumClasses == null)
+            if (document.NumClasses == null)
             {
                 missing.Add("numClasses");
             }
@@ -488,21 +412,43 @@ namespace MobileOne.Generator
             if (missing.Count > 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, path, source, "without a weight file the architecture must name a 'variant' or give " + string.Join(", ", missing)));
-                return false;
+                return null;
             }
 
-            arch.SeBlocks ??= new int[Architecture.Stages];
-            return true;
+            var shape = new NetworkShape(
+                document.InputChannels!.Value,
+                document.InputHeight ?? NetworkShape.DefaultInputSize,
+                document.InputWidth ?? NetworkShape.DefaultInputSize,
+                document.StemChannels!.Value,
+                document.StageChannels!,
+                document.StageBlocks!,
+                document.SeBlocks ?? new int[NetworkShape.Stages],
+                document.NumClasses!.Value);
+
+            // The JSON reader enforces the same limits value by value; this catches what only the whole can break.
+            string? invalid = shape.ValidationError();
+            if (invalid != null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, path, source, invalid));
+                return null;
+            }
+
+            return shape;
         }
 
-        private static bool CheckNormalization(Architecture arch, string path, string source, List<DiagnosticInfo> diagnostics)
+        private static bool CheckNormalization(ArchitectureDocument? declared, NetworkShape shape, string path, string source, List<DiagnosticInfo> diagnostics)
         {
-            int c = arch.InputChannels!.Value;
+            if (declared == null)
+            {
+                return true;
+            }
+
+            int c = shape.InputChannels;
             string? problem =
-                (arch.Mean == null) != (arch.Std == null) ? "'mean' and 'std' must be given together" :
-                arch.Mean != null && arch.Mean.Length != c ? $"'mean' has {arch.Mean.Length} values but the input has {c} channels" :
-                arch.Std != null && arch.Std.Length != c ? $"'std' has {arch.Std.Length} values but the input has {c} channels" :
-                arch.Labels != null && arch.Labels.Length != arch.NumClasses ? $"'labels' has {arch.Labels.Length} entries but the network has {arch.NumClasses} classes" :
+                (declared.Mean == null) != (declared.Std == null) ? "'mean' and 'std' must be given together" :
+                declared.Mean != null && declared.Mean.Length != c ? $"'mean' has {declared.Mean.Length} values but the input has {c} channels" :
+                declared.Std != null && declared.Std.Length != c ? $"'std' has {declared.Std.Length} values but the input has {c} channels" :
+                declared.Labels != null && declared.Labels.Length != shape.NumClasses ? $"'labels' has {declared.Labels.Length} entries but the network has {shape.NumClasses} classes" :
                 null;
             if (problem != null)
             {
@@ -513,7 +459,7 @@ namespace MobileOne.Generator
             return true;
         }
 
-        private static void Compare(string field, int? declared, int? actual, List<string> mismatches)
+        private static void Compare(string field, int? declared, int actual, List<string> mismatches)
         {
             if (declared != null && declared != actual)
             {
@@ -521,12 +467,24 @@ namespace MobileOne.Generator
             }
         }
 
-        private static void Compare(string field, int[]? declared, int[]? actual, List<string> mismatches)
+        private static void Compare(string field, int[]? declared, IReadOnlyList<int> actual, List<string> mismatches)
         {
-            if (declared != null && actual != null && !declared.SequenceEqual(actual))
+            if (declared != null && !declared.SequenceEqual(actual))
             {
                 mismatches.Add($"{field} is [{string.Join(", ", declared)}] in the architecture but [{string.Join(", ", actual)}] in the weights");
             }
+        }
+
+        /// <summary>A header shape as ints: the header reader refuses dimensions above <see cref="int.MaxValue"/>.</summary>
+        private static int[] ToInts(EquatableArray<long> shape)
+        {
+            var result = new int[shape.Count];
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = (int)shape[i];
+            }
+
+            return result;
         }
     }
 }

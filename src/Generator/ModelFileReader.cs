@@ -2,25 +2,38 @@ using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
-using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using MobileOne.Formats.Safetensors;
 using MobileOne.Generator.Helpers;
 using MobileOne.Generator.Model;
+using MobileOne.Model;
 
 namespace MobileOne.Generator
 {
-    /// <summary>The first pipeline step: AdditionalFile → <see cref="ModelFile"/>, and pairing of files into models.</summary>
+    /// <summary>
+    /// The first pipeline steps: AdditionalFile → <see cref="ModelFileContent"/> (the file, read and its header parsed
+    /// once) and, separately, → <see cref="ModelOptions"/> (item metadata and build properties); then pairing of files,
+    /// each with its options, into models.
+    /// </summary>
     internal static class ModelFileReader
     {
         public const string WeightsExtension = ".safetensors";
         public const string ArchitectureExtension = ".mobileone.json";
 
+        /// <summary>
+        /// The most tensor bytes the NaN/Inf scan reads (1 GiB; published MobileOnes have at most ~60 MB). A file with
+        /// more is not scanned, so its build cost stays bounded.
+        /// </summary>
+        public const long MaxScannedBytes = 1L << 30;
+
         public static bool IsModelFile(string path) =>
             path.EndsWith(WeightsExtension, StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase);
+
+        public static ModelFileKind KindOf(string path) =>
+            path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase) ? ModelFileKind.Architecture : ModelFileKind.Weights;
 
         public static string BaseName(string path, ModelFileKind kind)
         {
@@ -29,66 +42,102 @@ namespace MobileOne.Generator
             return name.Length > cut ? name.Substring(0, name.Length - cut) : name;
         }
 
-        public static ModelFile Read(AdditionalText text, AnalyzerConfigOptionsProvider optionsProvider, CancellationToken cancellationToken)
+        /// <summary>
+        /// The read step: an architecture file's text, or a weight file's header (parsed) and NaN/Inf scan. It depends on
+        /// the AdditionalText alone, so the driver caches it until the file changes, whatever happens to the options.
+        /// </summary>
+        public static ModelFileContent Read(AdditionalText text, CancellationToken cancellationToken)
         {
+            FaultInjection.Point(TrackingNames.ReadModelFile, text.Path);
+            if (KindOf(text.Path) == ModelFileKind.Architecture)
+            {
+                string? content = text.GetText(cancellationToken)?.ToString();
+                return content == null
+                    ? ModelFileContent.Failed(text.Path, ModelFileKind.Architecture, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, text.Path, text.Path, "the compiler could not read it as text"))
+                    : new ModelFileContent(text.Path, ModelFileKind.Architecture, content.Length, 0, content, null, null);
+            }
+
+            return ReadWeights(text.Path, cancellationToken);
+        }
+
+        /// <summary>The options step: a file's item metadata and the build properties the generator reads.</summary>
+        public static ModelOptions ReadOptions(AdditionalText text, AnalyzerConfigOptionsProvider optionsProvider)
+        {
+            FaultInjection.Point(TrackingNames.ReadModelOptions, text.Path);
             AnalyzerConfigOptions itemOptions = optionsProvider.GetOptions(text);
             optionsProvider.GlobalOptions.TryGetValue("build_property.RootNamespace", out string? rootNamespace);
             optionsProvider.GlobalOptions.TryGetValue("build_property.MobileOneEmbedWeights", out string? embedAll);
-            var options = new ModelOptions(
+            return new ModelOptions(
                 Metadata(itemOptions, "MobileOneClassName"),
                 Metadata(itemOptions, "MobileOneNamespace"),
                 Metadata(itemOptions, "MobileOneAccessibility"),
                 Metadata(itemOptions, "MobileOneResourceName"),
                 string.Equals(embedAll?.Trim(), "false", StringComparison.OrdinalIgnoreCase) ? "false" : Metadata(itemOptions, "MobileOneEmbed"),
                 rootNamespace ?? string.Empty);
-
-            if (text.Path.EndsWith(ArchitectureExtension, StringComparison.OrdinalIgnoreCase))
-            {
-                string? content = text.GetText(cancellationToken)?.ToString();
-                return content == null
-                    ? new ModelFile(text.Path, ModelFileKind.Architecture, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, text.Path, text.Path, "the compiler could not read it as text"))
-                    : new ModelFile(text.Path, ModelFileKind.Architecture, options, content.Length, 0, 0, content, null);
-            }
-
-            return ReadWeightsHeader(text.Path, options, cancellationToken);
         }
 
         /// <summary>
-        /// The most tensor bytes the NaN/Inf scan reads (1 GiB; published MobileOnes have at most ~60 MB). A file with
-        /// more is not scanned, so its build cost stays bounded.
+        /// Reads the 8-byte length and the JSON header of a safetensors file and parses the header (the one parse: the
+        /// parse step works on the result), then scans the F32/F16/BF16 tensor bytes for NaN and infinities (MO0017)
+        /// without keeping them. The result is equatable, so the steps after it run again only when it changes.
         /// </summary>
-        public const long MaxScannedBytes = 1L << 30;
-
-        /// <summary>
-        /// Reads the 8-byte length and the JSON header of a safetensors file, then scans the F32/F16/BF16 tensor bytes
-        /// for NaN and infinities (MO0017) without keeping them; the result is part of the equatable
-        /// <see cref="ModelFile"/>, so the scan runs again only when the file (a new AdditionalText) changes.
-        /// </summary>
-        public static ModelFile ReadWeightsHeader(string path, ModelOptions options, CancellationToken cancellationToken = default)
+        public static ModelFileContent ReadWeights(string path, CancellationToken cancellationToken = default)
         {
             try
             {
 #pragma warning disable RS1035 // File IO in a generator: AdditionalText.GetText() cannot read a binary file (CS2015),
-                               // and Roslyn offers no binary API, so the small header is read by path. Only the header
-                               // is read; the data reaches the assembly as an EmbeddedResource added by the build targets.
+                               // and Roslyn offers no binary API, so the file is read by path: the header, then the tensor
+                               // bytes streamed once for the NaN/Inf scan (nothing kept); the data reaches the assembly as
+                               // an EmbeddedResource added by the build targets.
                 using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.None);
 #pragma warning restore RS1035
                 long length = stream.Length;
                 byte[] prefix = ReadExactly(stream, (int)Math.Min(8, length));
                 long headerLength = SafetensorsHeader.ReadHeaderLength(prefix, length);
-                byte[] header = ReadExactly(stream, (int)headerLength);
-                string content = Encoding.UTF8.GetString(header);
-                DiagnosticInfo? warning = ScanForNonFinite(stream, path, headerLength, content, cancellationToken);
-                return new ModelFile(path, ModelFileKind.Weights, options, length, headerLength, SafetensorsHeader.HashHeader(header), content, null, warning);
+                byte[] headerBytes = ReadExactly(stream, (int)headerLength);
+                SafetensorsHeader header = SafetensorsHeader.Parse(headerBytes, length - 8 - headerLength);
+                DiagnosticInfo? warning = ScanForNonFinite(stream, path, header, cancellationToken);
+                return new ModelFileContent(path, ModelFileKind.Weights, length, SafetensorsHeader.HashHeader(headerBytes), string.Empty, ToWeightHeader(header), null, warning);
             }
             catch (SafetensorsFormatException e)
             {
-                return new ModelFile(path, ModelFileKind.Weights, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSafetensors, path, System.IO.Path.GetFileName(path), e.Message));
+                string where = e.Line > 0 ? $" (header JSON line {e.Line}, column {e.Column})" : string.Empty;
+                return ModelFileContent.Failed(path, ModelFileKind.Weights, DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSafetensors, path, System.IO.Path.GetFileName(path), e.Message + where));
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException || e is System.Security.SecurityException)
             {
-                return new ModelFile(path, ModelFileKind.Weights, options, 0, 0, 0, string.Empty, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, path, path, e.Message));
+                return ModelFileContent.Failed(path, ModelFileKind.Weights, DiagnosticInfo.Create(DiagnosticDescriptors.FileUnreadable, path, path, e.Message));
             }
+        }
+
+        /// <summary>
+        /// A weight file read by path and given <paramref name="options"/>, as pairing takes it. Not used by the pipeline;
+        /// kept for GeneratorFaultTests, which pairs such a file (new code: <c>new ModelFile(ReadWeights(path), options)</c>).
+        /// </summary>
+        public static ModelFile ReadWeightsHeader(string path, ModelOptions options, CancellationToken cancellationToken = default) =>
+            new ModelFile(ReadWeights(path, cancellationToken), options);
+
+        /// <summary>Gives each file its options (matched by path: both come from the same AdditionalFiles).</summary>
+        public static ImmutableArray<ModelFile> WithOptions(ImmutableArray<ModelFileContent> contents, ImmutableArray<ModelFileOptions> options)
+        {
+            var byPath = new Dictionary<string, ModelFileOptions>(StringComparer.Ordinal);
+            foreach (ModelFileOptions o in options)
+            {
+                if (!byPath.ContainsKey(o.Path))
+                {
+                    byPath.Add(o.Path, o);
+                }
+            }
+
+            var builder = ImmutableArray.CreateBuilder<ModelFile>(contents.Length);
+            foreach (ModelFileContent content in contents)
+            {
+                builder.Add(byPath.TryGetValue(content.Path, out ModelFileOptions? o)
+                    ? new ModelFile(content, o.Options, o.Error)
+                    : new ModelFile(content, ModelOptions.None));
+            }
+
+            return builder.MoveToImmutable();
         }
 
         /// <summary>Groups files into models: <c>x.safetensors</c> pairs with <c>x.mobileone.json</c> in the same folder.</summary>
@@ -99,6 +148,7 @@ namespace MobileOne.Generator
             foreach (ModelFile file in files)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                FaultInjection.Point(TrackingNames.PairModelFiles, file.Path);
                 string key = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file.Path) ?? string.Empty, file.BaseName);
                 if (!groups.TryGetValue(key, out var group))
                 {
@@ -138,22 +188,25 @@ namespace MobileOne.Generator
         private static string? Metadata(AnalyzerConfigOptions options, string name) =>
             options.TryGetValue("build_metadata.AdditionalFiles." + name, out string? value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 
-        /// <summary>
-        /// Counts NaN and infinite values in the tensors of a valid header (an invalid one is reported by the parse
-        /// step instead). Reads at most <see cref="MaxScannedBytes"/> through one buffer of at most 1 MiB.
-        /// </summary>
-        private static DiagnosticInfo? ScanForNonFinite(Stream stream, string path, long headerLength, string content, CancellationToken cancellationToken)
+        private static WeightHeader ToWeightHeader(SafetensorsHeader header)
         {
-            SafetensorsHeader header;
-            try
+            var tensors = new TensorEntry[header.Tensors.Count];
+            for (int i = 0; i < tensors.Length; i++)
             {
-                header = SafetensorsHeader.Parse(content, headerLength, stream.Length - 8 - headerLength);
-            }
-            catch (SafetensorsFormatException)
-            {
-                return null;
+                SafetensorsTensor t = header.Tensors[i];
+                tensors[i] = new TensorEntry(t.Name, t.DType, new EquatableArray<long>(t.Shape), t.Begin, t.End);
             }
 
+            header.Metadata.TryGetValue(ArchitectureJson.MetadataKey, out string? architecture);
+            return new WeightHeader(header.DataOffset, new EquatableArray<TensorEntry>(tensors), architecture);
+        }
+
+        /// <summary>
+        /// Counts NaN and infinite values in the tensors of a valid header. Reads at most <see cref="MaxScannedBytes"/>
+        /// through one buffer of at most 1 MiB.
+        /// </summary>
+        private static DiagnosticInfo? ScanForNonFinite(Stream stream, string path, SafetensorsHeader header, CancellationToken cancellationToken)
+        {
             var tensors = new List<SafetensorsTensor>();
             long total = 0;
             foreach (SafetensorsTensor t in header.Tensors)

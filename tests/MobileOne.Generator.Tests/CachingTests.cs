@@ -7,6 +7,7 @@ using System.Linq;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using MobileOne.Generator.Helpers;
 using MobileOne.Generator.Model;
 using MobileOne.Generator.Tests.Infrastructure;
@@ -23,7 +24,7 @@ public class CachingTests
 {
     private static readonly string[] AllSteps =
     {
-        TrackingNames.ReadModelFile, TrackingNames.PairModelFiles, TrackingNames.BuildNetworkSpec, TrackingNames.CheckClassNames, TrackingNames.Emit,
+        TrackingNames.ReadModelFile, TrackingNames.ReadModelOptions, TrackingNames.PairModelFiles, TrackingNames.BuildNetworkSpec, TrackingNames.CheckClassNames, TrackingNames.Emit,
     };
 
     private static readonly MobileOneArchitecture Tiny = TestNets.TinySe;
@@ -51,7 +52,7 @@ public class CachingTests
     }
 
     [Fact]
-    public void NewTensorDataWithTheSameHeaderOnlyRereadsTheHeader()
+    public void NewTensorDataWithTheSameHeaderIsRescannedButRebuildsNothing()
     {
         using var models = new TempModels();
         string weights = models.WriteWeights("net.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
@@ -67,7 +68,7 @@ public class CachingTests
         session.Replace(weights);
         GeneratorDriverRunResult second = session.Run();
 
-        // The file was read again (a new AdditionalText), and gave an equal ModelFile.
+        // The file was read and its tensor bytes scanned again (a new AdditionalText), and gave equal content.
         AssertReasons(second, TrackingNames.ReadModelFile, IncrementalStepRunReason.Unchanged);
         foreach (string step in AllSteps.Skip(1))
         {
@@ -76,6 +77,84 @@ public class CachingTests
 
         AssertOutputsCached(second);
         Assert.Equal(Sources(first), Sources(second));
+    }
+
+    /// <summary>
+    /// Options are read in a step of their own, after the read step: a change of one file's item metadata and of an
+    /// unrelated build property reads (and scans) no weight file again, and rebuilds only the model whose options changed.
+    /// </summary>
+    [Fact]
+    public void OptionChangesDoNotRereadTheWeightFiles()
+    {
+        using var models = new TempModels();
+        string kept = models.WriteWeights("kept.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
+        string renamed = models.WriteWeights("renamed.safetensors", Tiny, TestNets.SeededWeights(Tiny, 2));
+        string arch = models.WriteText("other.mobileone.json", "{\"variant\": \"s0\"}");
+        var session = new Session(kept, renamed, arch);
+        GeneratorDriverRunResult first = session.Run();
+        Assert.Equal(new[] { "TestApp.Kept.g.cs", "TestApp.Other.g.cs", "TestApp.Renamed.g.cs" }, HintNames(first));
+
+        session.UpdateOptions(new TestOptionsProvider(
+            new Dictionary<string, Dictionary<string, string>> { [renamed] = new() { ["MobileOneClassName"] = "NewName" } },
+            new Dictionary<string, string> { ["build_property.RootNamespace"] = "TestApp", ["build_property.Unrelated"] = "1" }));
+        GeneratorDriverRunResult second = session.Run();
+
+        // Cached, not Unchanged: the read step did not run at all.
+        AssertReasons(second, TrackingNames.ReadModelFile, IncrementalStepRunReason.Cached);
+        Assert.Equal(
+            new[] { (kept, IncrementalStepRunReason.Unchanged), (renamed, IncrementalStepRunReason.Modified), (arch, IncrementalStepRunReason.Unchanged) }.OrderBy(p => p.Item1, StringComparer.Ordinal),
+            PathReasons<ModelFileOptions>(second, TrackingNames.ReadModelOptions, o => o.Path));
+        Assert.Equal(
+            new[] { (kept, IncrementalStepRunReason.Unchanged), (renamed, IncrementalStepRunReason.Modified), (arch, IncrementalStepRunReason.Unchanged) }.OrderBy(p => p.Item1, StringComparer.Ordinal),
+            PathReasons<ParseResult>(second, TrackingNames.BuildNetworkSpec, r => r.FilePath).Select(p => (p.Path, p.Reason == IncrementalStepRunReason.Cached ? IncrementalStepRunReason.Unchanged : p.Reason)));
+        Assert.Equal(new[] { "TestApp.Kept.g.cs", "TestApp.NewName.g.cs", "TestApp.Other.g.cs" }, HintNames(second));
+        Assert.Equal(Sources(first)[0], Sources(second)[0]);
+    }
+
+    /// <summary>A build property the generator does not read changes nothing but the (cheap) options step, which finds the same options.</summary>
+    [Fact]
+    public void UnrelatedAnalyzerOptionOnlyRerunsTheOptionsStep()
+    {
+        using var models = new TempModels();
+        string weights = models.WriteWeights("net.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1));
+        var session = new Session(weights);
+        GeneratorDriverRunResult first = session.Run();
+
+        session.UpdateOptions(new TestOptionsProvider(global: new Dictionary<string, string> { ["build_property.RootNamespace"] = "TestApp", ["build_property.Configuration"] = "Debug" }));
+        GeneratorDriverRunResult second = session.Run();
+
+        AssertReasons(second, TrackingNames.ReadModelFile, IncrementalStepRunReason.Cached);
+        AssertReasons(second, TrackingNames.ReadModelOptions, IncrementalStepRunReason.Unchanged);
+        foreach (string step in AllSteps.Skip(2))
+        {
+            AssertReasons(second, step, IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged);
+        }
+
+        AssertOutputsCached(second);
+        Assert.Equal(Sources(first), Sources(second));
+    }
+
+    /// <summary>The read step hands the parse step the parsed header: the tensors in file order and the architecture metadata.</summary>
+    [Fact]
+    public void ReadStepCarriesTheParsedHeader()
+    {
+        using var models = new TempModels();
+        string weights = models.WriteWeights("net.safetensors", Tiny, TestNets.SeededWeights(Tiny, 1),
+            metadata: new Dictionary<string, string> { ["mobileone.architecture"] = TestNets.TinySeArchitectureJson });
+        var session = new Session(weights);
+        GeneratorDriverRunResult result = session.Run();
+
+        IncrementalGeneratorRunStep read = Assert.Single(result.Results[0].TrackedSteps[TrackingNames.ReadModelFile]);
+        var content = Assert.IsType<ModelFileContent>(Assert.Single(read.Outputs).Value);
+        Assert.Null(content.ReadError);
+        Assert.NotNull(content.Header);
+        Assert.Equal(string.Empty, content.Text);
+        Assert.Equal(TestNets.Entries(Tiny).Select(e => e.name), content.Header!.Tensors.Select(t => t.Name));
+        Assert.Equal(TestNets.TinySeArchitectureJson, content.Header.ArchitectureJson);
+        TensorEntry stem = content.Header.Tensors[0];
+        Assert.Equal("stage0.reparam_conv.weight", stem.Name);
+        Assert.Equal("F32", stem.DType);
+        Assert.Equal(0, stem.Begin);
     }
 
     [Fact]
@@ -131,8 +210,8 @@ public class CachingTests
         ParseResult Parse(string path)
         {
             ModelFile file = path.EndsWith(".safetensors", StringComparison.Ordinal)
-                ? ModelFileReader.ReadWeightsHeader(path, options)
-                : new ModelFile(path, ModelFileKind.Architecture, options, 0, 0, 0, File.ReadAllText(path), null);
+                ? new ModelFile(ModelFileReader.ReadWeights(path), options)
+                : new ModelFile(new ModelFileContent(path, ModelFileKind.Architecture, 0, 0, File.ReadAllText(path), null, null), options);
             ModelInput input = Assert.Single(ModelFileReader.Pair(ImmutableArray.Create(file), default));
             return ModelFileParser.Parse(input, default);
         }
@@ -162,7 +241,8 @@ public class CachingTests
     {
         Type[] models =
         {
-            typeof(NetworkSpec), typeof(LayerSpec), typeof(TensorSpec), typeof(ModelFile), typeof(ModelInput), typeof(ModelOptions), typeof(ParseResult), typeof(DiagnosticInfo),
+            typeof(NetworkSpec), typeof(LayerSpec), typeof(TensorSpec), typeof(PackedRegionSpec), typeof(ModelFile), typeof(ModelFileContent), typeof(WeightHeader),
+            typeof(TensorEntry), typeof(ModelFileOptions), typeof(ModelInput), typeof(ModelOptions), typeof(ParseResult), typeof(EmitInput), typeof(DiagnosticInfo),
         };
         var problems = new List<string>();
         var seen = new HashSet<Type>();
@@ -268,6 +348,17 @@ public class CachingTests
         }
     }
 
+    private static List<string> HintNames(GeneratorDriverRunResult result) =>
+        result.Results[0].GeneratedSources.Select(s => s.HintName).OrderBy(n => n, StringComparer.Ordinal).ToList();
+
+    /// <summary>Each output of a per-file step as (file, reason), ordered by file.</summary>
+    private static List<(string Path, IncrementalStepRunReason Reason)> PathReasons<T>(GeneratorDriverRunResult result, string step, Func<T, string> path) =>
+        result.Results[0].TrackedSteps[step]
+            .SelectMany(run => run.Outputs)
+            .Select(o => (path((T)o.Value), o.Reason))
+            .OrderBy(p => p.Item1, StringComparer.Ordinal)
+            .ToList();
+
     private static List<string> Sources(GeneratorDriverRunResult result) =>
         result.Results[0].GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal).Select(s => s.SourceText.ToString()).ToList();
 
@@ -278,6 +369,11 @@ public class CachingTests
         private GeneratorDriver _driver;
 
         public Session(params string[] paths)
+            : this(new TestOptionsProvider(), paths)
+        {
+        }
+
+        public Session(AnalyzerConfigOptionsProvider options, params string[] paths)
         {
             foreach (string path in paths)
             {
@@ -288,7 +384,7 @@ public class CachingTests
                 new[] { new MobileOneGenerator().AsSourceGenerator() },
                 _texts.Values,
                 GeneratorHarness.ParseOptions,
-                new TestOptionsProvider(),
+                options,
                 new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
             Compilation = GeneratorHarness.CreateCompilation("class Program { }");
         }
@@ -302,6 +398,9 @@ public class CachingTests
             Assert.Null(result.Results[0].Exception);
             return result;
         }
+
+        /// <summary>The analyzer options changed (an .editorconfig, a build property, item metadata).</summary>
+        public void UpdateOptions(AnalyzerConfigOptionsProvider options) => _driver = _driver.WithUpdatedAnalyzerConfigOptions(options);
 
         /// <summary>The file changed on disk: hand the driver a new AdditionalText for it, as the IDE does.</summary>
         public void Replace(string path)

@@ -15,7 +15,7 @@ namespace MobileOne.Generator.Tests;
 /// One or more cases per descriptor of DiagnosticDescriptors: exact ID, severity, location (file, and for JSON
 /// files the 1-based line/column as a 0-based LinePosition), a key fragment of the message, no exception escaping
 /// into the compiler, and no source for the failing model. MO0016 (internal error) is the catch-all for bugs and
-/// has no input that reaches it; its descriptor is checked on its own.
+/// has no input that reaches it; its descriptor is checked on its own, and GeneratorFaultTests injects exceptions to reach it.
 /// </summary>
 public class DiagnosticsTests
 {
@@ -310,6 +310,18 @@ public class DiagnosticsTests
         RunAssert.SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'stage0.reparam_conv.weight' in 'stem.safetensors' has shape [8, 1, 1, 1]; the architecture needs [C, Cin, 3, 3]");
     }
 
+    /// <summary>A tensor with the wrong shape and an unsupported dtype gets MO0009 only (the shared TensorCheck checks the dtype of a tensor of the right shape).</summary>
+    [Fact]
+    public void MO0009_WrongShapeAndDTypeReportsTheShape()
+    {
+        using var models = new TempModels();
+        var entries = TestNets.Entries(Tiny);
+        int i = entries.FindIndex(e => e.name == "linear.bias");
+        entries[i] = (entries[i].name, "F64", new long[] { 9 }, new byte[9 * 8]);
+        string path = TestNets.WriteRaw(models.PathOf("both.safetensors"), entries);
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0009", path, "Tensor 'linear.bias' in 'both.safetensors' has shape [9]; the architecture needs [10]");
+    }
+
     // ---- MO0010 ----------------------------------------------------------------------------------------------
 
     [Fact]
@@ -367,7 +379,7 @@ public class DiagnosticsTests
             .Select(e => e.name.StartsWith("linear.", StringComparison.Ordinal) ? ("head.fc." + e.name["linear.".Length..], e.dtype, e.shape, e.data) : e)
             .ToList();
         string path = TestNets.WriteRaw(models.PathOf("mixed.safetensors"), entries);
-        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "it mixes Apple's tensor names (stage0., linear.) with timm's (stem., stages., head.fc.)");
+        RunAssert.SingleError(GeneratorHarness.Run(path), "MO0011", path, "it mixes Apple's tensor names ('stage0.reparam_conv.weight') with timm's ('head.fc.weight')");
     }
 
     [Fact]
@@ -498,9 +510,10 @@ public class DiagnosticsTests
             Assert.Same(d, DiagnosticDescriptors.Get(d.Id));
         }
 
-        // MO0016 is only raised when the parser itself throws (a bug); no input reaches it, so check its text here.
-        var info = Generator.Model.DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, "/x/m.safetensors", "m.safetensors", "NullReferenceException: boom");
-        RunAssert.Error(info.ToDiagnostic(), "MO0016", "/x/m.safetensors", "MobileOne.Generator failed on 'm.safetensors': NullReferenceException: boom. Please report this with the file.");
+        // MO0016 is only raised when a pipeline step throws (a bug); no input reaches it, so check its text here
+        // (GeneratorFaultTests injects exceptions into each step).
+        var info = PipelineGuard.InternalError("/x/m.safetensors", TrackingNames.BuildNetworkSpec, new NullReferenceException("boom"));
+        RunAssert.Error(info.ToDiagnostic(), "MO0016", "/x/m.safetensors", "MobileOne.Generator failed on 'm.safetensors': NullReferenceException in BuildNetworkSpec: boom. Please report this with the file.");
     }
 
     // ---- cross-cutting ---------------------------------------------------------------------------------------

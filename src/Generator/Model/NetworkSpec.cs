@@ -1,23 +1,14 @@
 using MobileOne.Generator.Helpers;
+using MobileOne.Model;
 
 namespace MobileOne.Generator.Model
 {
-    internal enum LayerKind
-    {
-        /// <summary>Full 3x3 convolution on the caller's CHW input (MobileOne's stage0).</summary>
-        Stem,
-
-        /// <summary>3x3 depthwise convolution, stride 1 or 2 (even indices of stages 1-4).</summary>
-        Depthwise,
-
-        /// <summary>1x1 convolution (odd indices of stages 1-4).</summary>
-        Pointwise,
-    }
-
-    /// <summary>One fused conv layer: conv (+ bias) → optional squeeze-excite → ReLU.</summary>
+    /// <summary>One fused conv layer: conv (+ bias) → optional squeeze-excite → ReLU. The pipeline's equatable copy of a <see cref="LayerShape"/>.</summary>
     internal sealed record LayerSpec(
         string Name,
-        LayerKind Kind,
+        LayerType Kind,
+        string Identifier,
+        string Operation,
         int InChannels,
         int OutChannels,
         int Stride,
@@ -33,39 +24,18 @@ namespace MobileOne.Generator.Model
 
         public string BiasName => Name + ".reparam_conv.bias";
 
-        public long Macs
-        {
-            get
-            {
-                long perPixel = Kind switch
-                {
-                    LayerKind.Stem => (long)OutChannels * InChannels * 9,
-                    LayerKind.Depthwise => (long)OutChannels * 9,
-                    _ => (long)OutChannels * InChannels,
-                };
-                long se = HasSqueezeExcite ? 2L * SeReducedChannels * OutChannels : 0;
-                return (perPixel * OutHeight * OutWidth) + se;
-            }
-        }
+        public static LayerSpec From(LayerShape l) => new LayerSpec(
+            l.Name, l.Type, l.Identifier, l.Operation, l.InChannels, l.OutChannels, l.Stride, l.InHeight, l.InWidth, l.OutHeight, l.OutWidth, l.SeReduced);
     }
 
     /// <summary>A tensor the network reads: its canonical (Apple) name, the name in the file, shape, and where it is.</summary>
     /// <remarks><see cref="DType"/> is empty and the offsets are -1 when no weight file was seen at build time.</remarks>
-    internal sealed record TensorSpec(string Name, string FileName, EquatableArray<int> Shape, string DType, long Begin, long End)
-    {
-        public long ElementCount
-        {
-            get
-            {
-                long n = 1;
-                foreach (int d in Shape)
-                {
-                    n *= d;
-                }
+    internal sealed record TensorSpec(string Name, string FileName, EquatableArray<int> Shape, string DType, long Begin, long End);
 
-                return n;
-            }
-        }
+    /// <summary>One region of the packed weight buffer (<see cref="PackedLayout.Regions"/>), in floats.</summary>
+    internal sealed record PackedRegionSpec(string Name, long Offset, long Length)
+    {
+        public static PackedRegionSpec From(PackedRegion r) => new PackedRegionSpec(r.Name, r.Offset, r.Length);
     }
 
     /// <summary>Everything the emitter needs for one generated class. Value-equatable; no Roslyn symbols.</summary>
@@ -80,8 +50,11 @@ namespace MobileOne.Generator.Model
         int InputHeight,
         int InputWidth,
         int NumClasses,
+        long ParameterCount,
+        long Macs,
         EquatableArray<LayerSpec> Layers,
         EquatableArray<TensorSpec> Tensors,
+        EquatableArray<PackedRegionSpec> Packed,
         EquatableArray<float> Mean,
         EquatableArray<float> Std,
         float CropPct,
@@ -97,35 +70,13 @@ namespace MobileOne.Generator.Model
 
         public int FeatureChannels => LastLayer.OutChannels;
 
-        public long ParameterCount
-        {
-            get
-            {
-                long n = 0;
-                foreach (TensorSpec t in Tensors)
-                {
-                    n += t.ElementCount;
-                }
-
-                return n;
-            }
-        }
-
-        public long Macs
-        {
-            get
-            {
-                long n = (long)FeatureChannels * NumClasses;
-                foreach (LayerSpec layer in Layers)
-                {
-                    n += layer.Macs;
-                }
-
-                return n;
-            }
-        }
+        /// <summary>Floats of the packed weight buffer: the end of its last region.</summary>
+        public long PackedLength => Packed.Count == 0 ? 0 : Packed[Packed.Count - 1].Offset + Packed[Packed.Count - 1].Length;
     }
 
     /// <summary>The outcome of parsing one model: a spec (null on errors) and its diagnostics.</summary>
     internal sealed record ParseResult(NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics, string FilePath);
+
+    /// <summary>What the emit step gets: a spec and the file it came from (where MO0016 goes if emitting throws).</summary>
+    internal sealed record EmitInput(NetworkSpec Spec, string FilePath);
 }
