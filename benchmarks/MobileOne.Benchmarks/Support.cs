@@ -29,12 +29,12 @@ internal sealed record Options(string[] Variants, int[] Threads, int Iterations,
         return new Options(
             variants,
             threads,
-            int.Parse(Value("--iterations") ?? "40"),
-            int.Parse(Value("--warmup") ?? "8"),
-            int.Parse(Value("--seed") ?? "1"),
+            int.Parse(Value("--iterations") ?? "40", System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(Value("--warmup") ?? "8", System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(Value("--seed") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
             args.Contains("--profile"),
             simd,
-            int.Parse(Value("--gap-ms") ?? "5"),
+            int.Parse(Value("--gap-ms") ?? "5", System.Globalization.CultureInfo.InvariantCulture),
             args.Contains("--ort-no-spin"));
     }
 }

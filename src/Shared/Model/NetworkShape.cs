@@ -495,7 +495,8 @@ namespace MobileOne.Model
             return sb.ToString();
         }
 
-        private static bool SameInts(int[] a, int[] b)
+        /// <summary>Element-wise equality of two int arrays (shapes, stage lists).</summary>
+        internal static bool SameInts(int[] a, int[] b)
         {
             if (a.Length != b.Length)
             {

@@ -238,7 +238,7 @@ namespace MobileOne.Model
                 {
                     issues.Add(new TensorIssue(TensorIssueKind.Missing, e.Name, e.Shape));
                 }
-                else if (!SameShape(t.Shape, e.Shape))
+                else if (!NetworkShape.SameInts(t.Shape, e.Shape))
                 {
                     issues.Add(new TensorIssue(TensorIssueKind.WrongShape, e.Name, e.Shape));
                 }
@@ -259,24 +259,6 @@ namespace MobileOne.Model
             }
 
             return issues;
-        }
-
-        private static bool SameShape(int[] a, int[] b)
-        {
-            if (a.Length != b.Length)
-            {
-                return false;
-            }
-
-            for (int i = 0; i < a.Length; i++)
-            {
-                if (a[i] != b[i])
-                {
-                    return false;
-                }
-            }
-
-            return true;
         }
     }
 }

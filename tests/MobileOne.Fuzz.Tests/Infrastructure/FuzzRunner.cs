@@ -159,7 +159,7 @@ public sealed class FuzzStats
     public override string ToString()
     {
         var sb = new StringBuilder();
-        sb.Append($"{Target}: {Count} inputs in {Elapsed.TotalSeconds:F2} s (slowest {MaxSeconds * 1000:F1} ms), max {MaxAllocated} bytes allocated by one input, max {MaxAllocatedPerByte:F1} bytes per input byte; outcomes: ");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{Target}: {Count} inputs in {Elapsed.TotalSeconds:F2} s (slowest {MaxSeconds * 1000:F1} ms), max {MaxAllocated} bytes allocated by one input, max {MaxAllocatedPerByte:F1} bytes per input byte; outcomes: ");
         sb.Append(string.Join(", ", _outcomes.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
         return sb.ToString();
     }

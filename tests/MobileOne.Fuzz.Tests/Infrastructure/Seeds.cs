@@ -48,18 +48,18 @@ public static class Seeds
     {
         var sb = new StringBuilder("{\n");
         sb.Append("  \"description\": \"seed for fuzzing\",\n");
-        sb.Append($"  \"inputChannels\": {a.InputChannels},\n");
-        sb.Append($"  \"inputSize\": [{a.InputHeight}, {a.InputWidth}],\n");
-        sb.Append($"  \"stemChannels\": {a.StemChannels},\n");
-        sb.Append($"  \"stageChannels\": [{string.Join(", ", a.StageChannels)}],\n");
-        sb.Append($"  \"stageBlocks\": [{string.Join(", ", a.StageBlocks)}],\n");
-        sb.Append($"  \"seBlocks\": [{string.Join(", ", a.SeBlocks)}],\n");
-        sb.Append($"  \"numClasses\": {a.NumClasses},\n");
-        sb.Append($"  \"mean\": [{string.Join(", ", Enumerable.Repeat("0.5", a.InputChannels))}],\n");
-        sb.Append($"  \"std\": [{string.Join(", ", Enumerable.Repeat("0.25", a.InputChannels))}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"inputChannels\": {a.InputChannels},\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"inputSize\": [{a.InputHeight}, {a.InputWidth}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"stemChannels\": {a.StemChannels},\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"stageChannels\": [{string.Join(", ", a.StageChannels)}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"stageBlocks\": [{string.Join(", ", a.StageBlocks)}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"seBlocks\": [{string.Join(", ", a.SeBlocks)}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"numClasses\": {a.NumClasses},\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"mean\": [{string.Join(", ", Enumerable.Repeat("0.5", a.InputChannels))}],\n");
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"std\": [{string.Join(", ", Enumerable.Repeat("0.25", a.InputChannels))}],\n");
         if (labels)
         {
-            sb.Append($"  \"labels\": [{string.Join(", ", Enumerable.Range(0, a.NumClasses).Select(i => JsonSerializer.Serialize("class \"" + i + "\" é\\")))}],\n");
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"  \"labels\": [{string.Join(", ", Enumerable.Range(0, a.NumClasses).Select(i => JsonSerializer.Serialize("class \"" + i + "\" é\\")))}],\n");
         }
 
         sb.Append("  \"cropPct\": 0.875\n}\n");

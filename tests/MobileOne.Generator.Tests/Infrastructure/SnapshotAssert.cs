@@ -125,7 +125,7 @@ public static class SnapshotAssert
 
         if (lines.Count > MaxDiffLines)
         {
-            sb.Append($"... ({lines.Count - MaxDiffLines} more diff lines)").Append(Environment.NewLine);
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"... ({lines.Count - MaxDiffLines} more diff lines)").Append(Environment.NewLine);
         }
 
         return sb.ToString();
