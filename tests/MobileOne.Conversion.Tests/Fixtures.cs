@@ -16,7 +16,7 @@ public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mobileone-conversion-tests", Guid.NewGuid().ToString("N"));
+        Directory = System.IO.Directory.CreateTempSubdirectory("mobileone-conversion-tests-").FullName;
         System.IO.Directory.CreateDirectory(Directory);
     }
 

@@ -76,7 +76,7 @@ public class FusionAgreementTests
         Assert.True(naive.MaxAbsDiff > 100 * naive.Tolerance, naive.Describe());
 
         // The generated class, compiled from the fused safetensors `mobileone fuse` would write.
-        string dir = Path.Combine(Path.GetTempPath(), "mobileone-conversion-tests", Guid.NewGuid().ToString("N"));
+        string dir = Directory.CreateTempSubdirectory("mobileone-conversion-tests-").FullName;
         Directory.CreateDirectory(dir);
         try
         {

@@ -71,7 +71,7 @@ public sealed class GeneratedNet
 
     private static string CreateDirectory()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "mobileone-fuzz", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string dir = System.IO.Directory.CreateTempSubdirectory("mobileone-fuzz-").FullName;
         System.IO.Directory.CreateDirectory(dir);
         return dir;
     }

@@ -10,7 +10,7 @@ public sealed class TempModels : IDisposable
 {
     public TempModels()
     {
-        Directory = Path.Combine(Path.GetTempPath(), "mobileone-tests", Guid.NewGuid().ToString("N"));
+        Directory = System.IO.Directory.CreateTempSubdirectory("mobileone-tests-").FullName;
         System.IO.Directory.CreateDirectory(Directory);
     }
 
