@@ -72,13 +72,11 @@ namespace MobileOne.Generator
             w.WriteLine("/// One inference uses up to <see cref=\"global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism\"/> threads (default 1).");
             w.WriteLine("/// </summary>");
             w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"MobileOne.Generator\", \"{GeneratorVersion}\")]");
-            using (w.WriteBlock($"{spec.Accessibility} sealed partial class {name} : {Rt}IMobileOneNetwork"))
+            using (w.WriteBlock($"{spec.Accessibility} sealed partial class {name} : {Rt}MobileOneNetwork<{name}>, {Rt}IMobileOneModel<{name}>"))
             {
                 EmitConstants(w, spec, plan);
                 EmitFactories(w, spec);
-                EmitRun(w, spec);
                 EmitForward(w, spec, plan);
-                EmitPack(w, spec);
                 EmitTensorTable(w, spec);
                 EmitOffsets(w, spec, plan);
             }
@@ -148,26 +146,18 @@ namespace MobileOne.Generator
             }
 
             w.WriteLine();
-            w.WriteLine($"int {Rt}IMobileOneNetwork.InputChannels => InputChannels;");
-            w.WriteLine($"int {Rt}IMobileOneNetwork.InputHeight => InputHeight;");
-            w.WriteLine($"int {Rt}IMobileOneNetwork.InputWidth => InputWidth;");
-            w.WriteLine($"int {Rt}IMobileOneNetwork.NumClasses => NumClasses;");
+            string model = $"{Rt}IMobileOneModel<{spec.ClassName}>.";
+            foreach (string member in new[] { "InputChannels", "InputHeight", "InputWidth", "NumClasses", "FeatureChannels", "Stride8Length", "Stride16Length", "Stride32Length" })
+            {
+                w.WriteLine($"static int {model}{member} => {member};");
+            }
+
+            w.WriteLine($"static global::System.Collections.Generic.IReadOnlyList<{Rt}TensorDescriptor> {model}Tensors => s_tensors;");
+            w.WriteLine($"static int {model}PackedLength => Packed.Length;");
+            w.WriteLine($"static int {model}ScratchLength => Scratch.Length;");
+            w.WriteLine($"static {spec.ClassName} {model}Create({Rt}AlignedFloatBuffer weights) => new {spec.ClassName}(weights);");
             w.WriteLine();
-            w.WriteLine($"private readonly {Rt}AlignedFloatBuffer _weights;");
-            w.WriteLine();
-            w.WriteLine("private static int s_warmedUp;");
-            w.WriteLine();
-            w.WriteLine($"private {spec.ClassName}({Rt}AlignedFloatBuffer weights)");
-            w.WriteLine("{");
-            w.WriteLine("    _weights = weights;");
-            w.WriteLine();
-            w.WriteLine("    // The first instance in a process runs one inference on zeros, so that every kernel this network uses is");
-            w.WriteLine("    // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.");
-            w.WriteLine("    if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)");
-            w.WriteLine("    {");
-            w.WriteLine("        Run(new float[InputLength], new float[NumClasses]);");
-            w.WriteLine("    }");
-            w.WriteLine("}");
+            w.WriteLine($"private {spec.ClassName}({Rt}AlignedFloatBuffer weights) : base(weights) {{ }}");
             w.WriteLine();
         }
 
@@ -176,7 +166,7 @@ namespace MobileOne.Generator
             string name = spec.ClassName;
             if (spec.EmbedWeights)
             {
-                w.WriteLine($"private static readonly {Sys}Lazy<{name}> s_default = new {Sys}Lazy<{name}>(LoadEmbedded);");
+                w.WriteLine($"private static readonly {Sys}Lazy<{name}> s_default = new {Sys}Lazy<{name}>(() => LoadEmbedded({Literals.String(spec.ResourceName)}, expectedLength: {spec.FileLength}, expectedHeaderHash: 0x{spec.HeaderHash.ToString("X16", CultureInfo.InvariantCulture)}UL));");
                 w.WriteLine();
                 w.WriteLine($"/// <summary>The network with the weights embedded from {Literals.CommentText(spec.SourceFileName)}, loaded and packed on first use.</summary>");
                 w.WriteLine($"public static {name} Default => s_default.Value;");
@@ -192,121 +182,30 @@ namespace MobileOne.Generator
                 w.WriteLine("/// <param name=\"batchSize\">Number of images.</param>");
                 w.WriteLine($"public static void Infer({Sys}ReadOnlySpan<float> inputs, {Sys}Span<float> logits, int batchSize) => s_default.Value.Run(inputs, logits, batchSize);");
                 w.WriteLine();
-                using (w.WriteBlock($"private static {name} LoadEmbedded()"))
-                {
-                    w.WriteLine($"const string resourceName = {Literals.String(spec.ResourceName)};");
-                    w.WriteLine($"using {Sys}IO.Stream? stream = typeof({name}).Assembly.GetManifestResourceStream(resourceName);");
-                    w.WriteLine("if (stream == null)");
-                    w.WriteLine("{");
-                    w.WriteLine($"    throw new {Sys}InvalidOperationException(\"The weights of {name} are not embedded in this assembly (resource '\" + resourceName + \"' is missing). \" +");
-                    w.WriteLine($"        \"MobileOne.Generator's build targets embed every .safetensors AdditionalFile; use {name}.Load(path) to bind weights at run time instead.\");");
-                    w.WriteLine("}");
-                    w.WriteLine();
-                    w.WriteLine($"using {Rt}WeightReader reader = {Rt}WeightReader.FromEmbedded(stream, resourceName, s_tensors, expectedLength: {spec.FileLength}, expectedHeaderHash: 0x{spec.HeaderHash.ToString("X16", CultureInfo.InvariantCulture)}UL);");
-                    w.WriteLine($"return new {name}(Pack(reader));");
-                }
-
-                w.WriteLine();
             }
 
-            w.WriteLine($"/// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>");
+            w.WriteLine("/// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>");
             w.WriteLine("/// <exception cref=\"global::MobileOne.Runtime.WeightFileException\">The file is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>");
-            using (w.WriteBlock($"public static {name} Load(string path)"))
-            {
-                w.WriteLine($"using {Rt}WeightReader reader = {Rt}WeightReader.FromFile(path, s_tensors);");
-                w.WriteLine($"return new {name}(Pack(reader));");
-            }
-
+            w.WriteLine($"public static {name} Load(string path) => LoadFile(path);");
             w.WriteLine();
-            w.WriteLine($"/// <summary>Binds weights from a safetensors stream (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>");
+            w.WriteLine("/// <summary>Binds weights from a safetensors stream (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>");
             w.WriteLine("/// <exception cref=\"global::MobileOne.Runtime.WeightFileException\">The stream is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>");
-            using (w.WriteBlock($"public static {name} Load({Sys}IO.Stream stream)"))
-            {
-                w.WriteLine($"using {Rt}WeightReader reader = {Rt}WeightReader.FromStream(stream, s_tensors);");
-                w.WriteLine($"return new {name}(Pack(reader));");
-            }
-
+            w.WriteLine($"public static {name} Load({Sys}IO.Stream stream) => LoadStream(stream);");
             w.WriteLine();
         }
 
         private static string InputDoc(NetworkSpec spec) => FormattableString.Invariant(
             $"<see cref=\"InputLength\"/> floats: {spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}, CHW, normalised.");
 
-        private static void EmitRun(IndentedTextWriter w, NetworkSpec spec)
-        {
-            string shape = FormattableString.Invariant($"{spec.InputChannels} x {spec.InputHeight} x {spec.InputWidth}");
-            w.WriteLine("/// <summary>Classifies one image.</summary>");
-            w.WriteLine($"/// <param name=\"input\">{InputDoc(spec)}</param>");
-            w.WriteLine("/// <param name=\"logits\">Receives <see cref=\"NumClasses\"/> logits.</param>");
-            using (w.WriteBlock($"public void Run({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits)"))
-            {
-                EmitGuard(w, "input.Length != InputLength", $"{Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input))");
-                EmitGuard(w, "logits.Length != NumClasses", $"{Sys}ArgumentException($\"Expected room for {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits))");
-                w.WriteLine("Forward(input, logits, ScratchForThisThread(), default, default, default, default);");
-            }
-
-            w.WriteLine();
-            w.WriteLine("/// <summary>Classifies <paramref name=\"batchSize\"/> images stored one after another.</summary>");
-            w.WriteLine("/// <param name=\"inputs\"><paramref name=\"batchSize\"/> x <see cref=\"InputLength\"/> floats.</param>");
-            w.WriteLine("/// <param name=\"logits\">Receives <paramref name=\"batchSize\"/> x <see cref=\"NumClasses\"/> logits.</param>");
-            w.WriteLine("/// <param name=\"batchSize\">Number of images.</param>");
-            using (w.WriteBlock($"public void Run({Sys}ReadOnlySpan<float> inputs, {Sys}Span<float> logits, int batchSize)"))
-            {
-                EmitGuard(w, "batchSize < 0", $"{Sys}ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\")");
-                EmitGuard(w, "inputs.Length != (long)batchSize * InputLength", $"{Sys}ArgumentException($\"Expected {{batchSize}} x {{InputLength}} input floats ({shape} per image, CHW), got {{inputs.Length}}.\", nameof(inputs))");
-                EmitGuard(w, "logits.Length != (long)batchSize * NumClasses", $"{Sys}ArgumentException($\"Expected room for {{batchSize}} x {{NumClasses}} logits, got {{logits.Length}}.\", nameof(logits))");
-                w.WriteLine("// Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).");
-                w.WriteLine($"{Rt}Parallelism.RunBatch(this, inputs, logits, batchSize);");
-            }
-
-            w.WriteLine();
-            w.WriteLine("/// <summary>");
-            w.WriteLine("/// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32");
-            w.WriteLine("/// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;");
-            w.WriteLine("/// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.");
-            w.WriteLine("/// </summary>");
-            w.WriteLine($"/// <param name=\"input\">{InputDoc(spec)}</param>");
-            w.WriteLine("/// <param name=\"stride8\">Empty, or <see cref=\"Stride8Length\"/> floats.</param>");
-            w.WriteLine("/// <param name=\"stride16\">Empty, or <see cref=\"Stride16Length\"/> floats.</param>");
-            w.WriteLine("/// <param name=\"stride32\">Empty, or <see cref=\"Stride32Length\"/> floats.</param>");
-            w.WriteLine("/// <param name=\"embedding\">Empty, or <see cref=\"FeatureChannels\"/> floats: the global average of the stride-32 map.</param>");
-            using (w.WriteBlock($"public void RunFeatures({Sys}ReadOnlySpan<float> input, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
-            {
-                EmitGuard(w, "input.Length != InputLength", $"{Sys}ArgumentException($\"Expected {{InputLength}} input floats ({shape}, CHW), got {{input.Length}}.\", nameof(input))");
-                w.WriteLine("CheckFeatureLength(stride8, Stride8Length, nameof(stride8));");
-                w.WriteLine("CheckFeatureLength(stride16, Stride16Length, nameof(stride16));");
-                w.WriteLine("CheckFeatureLength(stride32, Stride32Length, nameof(stride32));");
-                w.WriteLine("CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));");
-                w.WriteLine("Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);");
-            }
-
-            w.WriteLine();
-            using (w.WriteBlock($"private static void CheckFeatureLength({Sys}Span<float> span, int length, string name)"))
-            {
-                w.WriteLine("if (!span.IsEmpty && span.Length != length)");
-                w.WriteLine("{");
-                w.WriteLine($"    throw new {Sys}ArgumentException($\"Expected an empty span or {{length}} floats, got {{span.Length}}.\", name);");
-                w.WriteLine("}");
-            }
-
-            w.WriteLine();
-            w.WriteLine("/// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>");
-            w.WriteLine("[global::System.ThreadStatic]");
-            w.WriteLine($"private static {Rt}AlignedFloatBuffer? t_scratch;");
-            w.WriteLine();
-            w.WriteLine($"private static {Sys}Span<float> ScratchForThisThread() => (t_scratch ??= new {Rt}AlignedFloatBuffer(Scratch.Length)).Span;");
-            w.WriteLine();
-        }
-
         private static void EmitForward(IndentedTextWriter w, NetworkSpec spec, ScratchPlan plan)
         {
-            w.WriteLine("/// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>");
-            w.WriteLine("/// <remarks>");
-            w.WriteLine("/// Empty <paramref name=\"logits\"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.");
-            w.WriteLine("/// </remarks>");
-            using (w.WriteBlock($"private void Forward({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits, {Sys}Span<float> scratch, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
+            var sizes = spec.Packed.ToDictionary(r => r.Name, r => r.Length, StringComparer.Ordinal);
+            string Weights(string region) => $"w.Slice(Packed.{region}, {sizes[region]})";
+
+            w.WriteLine("/// <inheritdoc/>");
+            using (w.WriteBlock($"protected override void Forward({Sys}ReadOnlySpan<float> input, {Sys}Span<float> logits, {Sys}Span<float> scratch, {Sys}Span<float> stride8, {Sys}Span<float> stride16, {Sys}Span<float> stride32, {Sys}Span<float> embedding)"))
             {
-                w.WriteLine($"{Sys}ReadOnlySpan<float> w = _weights.Span;");
+                w.WriteLine($"{Sys}ReadOnlySpan<float> w = Weights;");
                 w.WriteLine($"{Sys}Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);");
                 w.WriteLine($"{Sys}Span<float> b = scratch.Slice(Scratch.B, Scratch.ActivationLength);");
                 if (spec.Layers.Any(l => l.HasSqueezeExcite))
@@ -320,25 +219,28 @@ namespace MobileOne.Generator
                 foreach (LayerSpec layer in spec.Layers)
                 {
                     string id = layer.Identifier;
-                    bool reluInConv = !layer.HasSqueezeExcite;
+                    string relu = Bool(!layer.HasSqueezeExcite);
                     int cinP = RoundUp16(layer.InChannels), coutP = RoundUp16(layer.OutChannels);
+                    int pixels = layer.OutHeight * layer.OutWidth;
+                    string wb = $"weights: {Weights(id + "_Weight")}, bias: {Weights(id + "_Bias")}, output: {dst}";
                     w.WriteLine("// " + LayerComment(layer));
                     switch (layer.Kind)
                     {
                         case LayerType.Stem:
-                            w.WriteLine($"{Rt}StemConv3x3.Run({src}, {layer.InChannels}, {layer.InHeight}, {layer.InWidth}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {coutP}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}StemConv3x3.Run({src}, inChannels: {layer.InChannels}, inHeight: {layer.InHeight}, inWidth: {layer.InWidth}, {wb}, outChannelsPadded: {coutP}, outHeight: {layer.OutHeight}, outWidth: {layer.OutWidth}, stride: {layer.Stride}, relu: {relu});");
                             break;
                         case LayerType.Depthwise:
-                            w.WriteLine($"{Rt}DepthwiseConv3x3.Run({src}, {layer.InHeight}, {layer.InWidth}, {coutP}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {layer.OutHeight}, {layer.OutWidth}, stride: {layer.Stride}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}DepthwiseConv3x3.Run({src}, inHeight: {layer.InHeight}, inWidth: {layer.InWidth}, channelsPadded: {coutP}, {wb}, outHeight: {layer.OutHeight}, outWidth: {layer.OutWidth}, stride: {layer.Stride}, relu: {relu});");
                             break;
                         default:
-                            w.WriteLine($"{Rt}PointwiseConv.Run({src}, {layer.OutHeight * layer.OutWidth}, {layer.InChannels}, {cinP}, w.Slice(Packed.{id}_Weight), w.Slice(Packed.{id}_Bias), {dst}, {coutP}, relu: {Bool(reluInConv)});");
+                            w.WriteLine($"{Rt}PointwiseConv.Run({src}, pixels: {pixels}, inChannels: {layer.InChannels}, inChannelsPadded: {cinP}, {wb}, outChannelsPadded: {coutP}, relu: {relu});");
                             break;
                     }
 
                     if (layer.HasSqueezeExcite)
                     {
-                        w.WriteLine($"{Rt}SqueezeExcite.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, {layer.SeReducedChannels}, w.Slice(Packed.{id}_SeReduceWeight), w.Slice(Packed.{id}_SeReduceBias), w.Slice(Packed.{id}_SeExpandWeight), w.Slice(Packed.{id}_SeExpandBias), se, relu: true);");
+                        w.WriteLine($"{Rt}SqueezeExcite.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, reducedChannels: {layer.SeReducedChannels}, " +
+                            $"reduceWeights: {Weights(id + "_SeReduceWeight")}, reduceBias: {Weights(id + "_SeReduceBias")}, expandWeights: {Weights(id + "_SeExpandWeight")}, expandBias: {Weights(id + "_SeExpandBias")}, scratch: se, relu: true);");
                     }
 
                     if (taps.TryGetValue(layer.Name, out int stride))
@@ -347,7 +249,7 @@ namespace MobileOne.Generator
                         w.WriteLine($"// stride-{stride} feature map: {layer.OutChannels}x{layer.OutHeight}x{layer.OutWidth}");
                         w.WriteLine($"if (!stride{stride}.IsEmpty)");
                         w.WriteLine("{");
-                        w.WriteLine($"    {Rt}FeatureMapToChw.Run({dst}, {layer.OutHeight * layer.OutWidth}, {layer.OutChannels}, {coutP}, stride{stride});");
+                        w.WriteLine($"    {Rt}FeatureMapToChw.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, output: stride{stride});");
                         w.WriteLine("}");
                         string later = string.Join(" && ", new[] { 16, 32 }.Where(s => s > stride).Select(s => $"stride{s}.IsEmpty").Concat(new[] { "embedding.IsEmpty" }));
                         w.WriteLine();
@@ -367,9 +269,10 @@ namespace MobileOne.Generator
 
                 LayerSpec last = spec.LastLayer;
                 int featuresP = RoundUp16(last.OutChannels);
+                string pooled = $"scratch.Slice(Scratch.Pooled, {featuresP})";
                 w.WriteLine();
                 w.WriteLine($"// head: global average pool {last.OutHeight}x{last.OutWidth} -> linear {last.OutChannels} -> {spec.NumClasses}");
-                w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, {last.OutHeight * last.OutWidth}, {featuresP}, scratch.Slice(Scratch.Pooled));");
+                w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, pixels: {last.OutHeight * last.OutWidth}, channelsPadded: {featuresP}, output: {pooled});");
                 w.WriteLine("if (!embedding.IsEmpty)");
                 w.WriteLine("{");
                 w.WriteLine("    scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);");
@@ -380,13 +283,14 @@ namespace MobileOne.Generator
                 w.WriteLine("    return;");
                 w.WriteLine("}");
                 w.WriteLine();
+                string head = $"{Rt}Linear.Run({pooled}, inFeatures: {last.OutChannels}, weights: {Weights("Linear_Weight")}, bias: {Weights("Linear_Bias")}, outFeaturesPadded: {plan.ClassesPadded}";
                 if (spec.NumClasses == plan.ClassesPadded)
                 {
-                    w.WriteLine($"{Rt}Linear.Run(scratch.Slice(Scratch.Pooled), {last.OutChannels}, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), {plan.ClassesPadded}, logits);");
+                    w.WriteLine($"{head}, output: logits);");
                 }
                 else
                 {
-                    w.WriteLine($"{Rt}Linear.Run(scratch.Slice(Scratch.Pooled), {last.OutChannels}, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), {plan.ClassesPadded}, scratch.Slice(Scratch.Logits));");
+                    w.WriteLine($"{head}, output: scratch.Slice(Scratch.Logits, {plan.ClassesPadded}));");
                     w.WriteLine("scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);");
                 }
             }
@@ -394,73 +298,51 @@ namespace MobileOne.Generator
             w.WriteLine();
         }
 
-        private static void EmitPack(IndentedTextWriter w, NetworkSpec spec)
+        /// <summary>How each tensor is packed and the packed region it goes to, by Apple name.</summary>
+        private static Dictionary<string, (string Packing, string Region)> Packings(NetworkSpec spec)
         {
-            var sizes = spec.Packed.ToDictionary(r => r.Name, r => r.Length, StringComparer.Ordinal);
-            w.WriteLine("/// <summary>Reads every tensor once and packs it into the layout its kernel streams.</summary>");
-            using (w.WriteBlock($"private static {Rt}AlignedFloatBuffer Pack({Rt}WeightReader r)"))
+            var map = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+            foreach (LayerSpec layer in spec.Layers)
             {
-                w.WriteLine($"var packed = new {Rt}AlignedFloatBuffer(Packed.Length);");
-                w.WriteLine($"{Sys}Span<float> p = packed.Span;");
-                const string P = Rt + "WeightPacking.";
-                foreach (LayerSpec layer in spec.Layers)
+                string id = layer.Identifier;
+                string kind = layer.Kind == LayerType.Stem ? "Stem" : layer.Kind == LayerType.Depthwise ? "Depthwise" : "Pointwise";
+                map[layer.WeightName] = (kind, id + "_Weight");
+                map[layer.BiasName] = ("Bias", id + "_Bias");
+                if (layer.HasSqueezeExcite)
                 {
-                    string id = layer.Identifier;
-                    int c = layer.OutChannels;
-                    w.WriteLine("// " + layer.Name);
-                    string weight = "r.Read(\"" + layer.WeightName + "\")";
-                    switch (layer.Kind)
-                    {
-                        case LayerType.Stem:
-                            w.WriteLine($"{P}PackStem({weight}, {c}, {layer.InChannels}, p.Slice(Packed.{id}_Weight, {sizes[id + "_Weight"]}));");
-                            break;
-                        case LayerType.Depthwise:
-                            w.WriteLine($"{P}PackDepthwise({weight}, {c}, p.Slice(Packed.{id}_Weight, {sizes[id + "_Weight"]}));");
-                            break;
-                        default:
-                            w.WriteLine($"{P}PackPointwise({weight}, {c}, {layer.InChannels}, p.Slice(Packed.{id}_Weight, {sizes[id + "_Weight"]}));");
-                            break;
-                    }
-
-                    w.WriteLine($"{P}PackBias(r.Read(\"{layer.BiasName}\"), {c}, p.Slice(Packed.{id}_Bias, {sizes[id + "_Bias"]}));");
-                    if (layer.HasSqueezeExcite)
-                    {
-                        int r = layer.SeReducedChannels;
-                        w.WriteLine($"{P}PackSeReduce(r.Read(\"{layer.Name}.se.reduce.weight\"), {r}, {c}, p.Slice(Packed.{id}_SeReduceWeight, {sizes[id + "_SeReduceWeight"]}));");
-                        w.WriteLine($"{P}PackBias(r.Read(\"{layer.Name}.se.reduce.bias\"), {r}, p.Slice(Packed.{id}_SeReduceBias, {sizes[id + "_SeReduceBias"]}));");
-                        w.WriteLine($"{P}PackSeExpand(r.Read(\"{layer.Name}.se.expand.weight\"), {c}, {r}, p.Slice(Packed.{id}_SeExpandWeight, {sizes[id + "_SeExpandWeight"]}));");
-                        w.WriteLine($"{P}PackBias(r.Read(\"{layer.Name}.se.expand.bias\"), {c}, p.Slice(Packed.{id}_SeExpandBias, {sizes[id + "_SeExpandBias"]}));");
-                    }
+                    map[layer.Name + ".se.reduce.weight"] = ("SeReduce", id + "_SeReduceWeight");
+                    map[layer.Name + ".se.reduce.bias"] = ("Bias", id + "_SeReduceBias");
+                    map[layer.Name + ".se.expand.weight"] = ("SeExpand", id + "_SeExpandWeight");
+                    map[layer.Name + ".se.expand.bias"] = ("Bias", id + "_SeExpandBias");
                 }
-
-                w.WriteLine("// linear");
-                w.WriteLine($"{P}PackLinear(r.Read(\"linear.weight\"), {spec.NumClasses}, {spec.FeatureChannels}, p.Slice(Packed.Linear_Weight, {sizes["Linear_Weight"]}));");
-                w.WriteLine($"{P}PackBias(r.Read(\"linear.bias\"), {spec.NumClasses}, p.Slice(Packed.Linear_Bias, {sizes["Linear_Bias"]}));");
-                w.WriteLine("return packed;");
             }
 
-            w.WriteLine();
+            map["linear.weight"] = ("Linear", "Linear_Weight");
+            map["linear.bias"] = ("Bias", "Linear_Bias");
+            return map;
         }
 
         private static void EmitTensorTable(IndentedTextWriter w, NetworkSpec spec)
         {
+            var sizes = spec.Packed.ToDictionary(r => r.Name, r => r.Length, StringComparer.Ordinal);
+            var packings = Packings(spec);
+            w.WriteLine("/// <summary>");
             w.WriteLine(spec.HasWeights
-                ? $"/// <summary>The tensors this network reads (Apple names), with dtype and data offsets as seen in {Literals.CommentText(spec.SourceFileName)} at build time.</summary>"
-                : "/// <summary>The tensors this network reads (Apple names; timm's are accepted too) and their shapes.</summary>");
+                ? $"/// The tensors this network reads (Apple names), with dtype and data offsets as seen in {Literals.CommentText(spec.SourceFileName)} at build time,"
+                : "/// The tensors this network reads (Apple names; timm's are accepted too) and their shapes,");
+            w.WriteLine("/// and how and where each is packed: loading reads every tensor once and packs it into its range of the weight buffer.");
+            w.WriteLine("/// </summary>");
             w.WriteLine($"private static readonly {Rt}TensorDescriptor[] s_tensors =");
             w.WriteLine("{");
             w.Indent();
             foreach (TensorSpec t in spec.Tensors)
             {
                 string shape = string.Join(", ", t.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
-                if (spec.HasWeights)
-                {
-                    w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}, {Literals.String(t.DType)}, {t.Begin}, {t.End}),");
-                }
-                else
-                {
-                    w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}),");
-                }
+                string file = spec.HasWeights ? $", {Literals.String(t.DType)}, {t.Begin}, {t.End}" : string.Empty;
+                string packing = packings.TryGetValue(t.Name, out var p)
+                    ? $", {Rt}TensorPacking.{p.Packing}, Packed.{p.Region}, {sizes[p.Region]}"
+                    : string.Empty;
+                w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}{file}{packing}),");
             }
 
             w.Unindent();
@@ -470,10 +352,21 @@ namespace MobileOne.Generator
 
         private static void EmitOffsets(IndentedTextWriter w, NetworkSpec spec, ScratchPlan plan)
         {
-            w.WriteLine("/// <summary>Offsets (in floats) of each packed tensor in the weight buffer; each starts on a 64-byte boundary.</summary>");
+            w.WriteLine("/// <summary>Offsets (in floats) of each packed tensor in the weight buffer, a line per layer; each starts on a 64-byte boundary.</summary>");
             using (w.WriteBlock("private static class Packed"))
             {
-                foreach (PackedRegionSpec region in spec.Packed)
+                var written = new HashSet<string>(StringComparer.Ordinal);
+                var layerIds = spec.Layers.Select(l => l.Identifier).Concat(new[] { "Linear" });
+                foreach (string id in layerIds)
+                {
+                    var regions = spec.Packed.Where(r => r.Name.StartsWith(id + "_", StringComparison.Ordinal) && r.Name.IndexOf('_', id.Length + 1) < 0 && written.Add(r.Name)).ToList();
+                    if (regions.Count > 0)
+                    {
+                        w.WriteLine("public const int " + string.Join(", ", regions.Select(r => FormattableString.Invariant($"{r.Name} = {r.Offset}"))) + ";");
+                    }
+                }
+
+                foreach (PackedRegionSpec region in spec.Packed.Where(r => !written.Contains(r.Name)))
                 {
                     w.WriteLine($"public const int {region.Name} = {region.Offset};");
                 }
@@ -503,16 +396,6 @@ namespace MobileOne.Generator
                 : FormattableString.Invariant($"{l.InHeight}x{l.InWidth} -> {l.OutHeight}x{l.OutWidth}");
             string se = l.HasSqueezeExcite ? FormattableString.Invariant($" + SE({l.SeReducedChannels})") : string.Empty;
             return FormattableString.Invariant($"{l.Name,-10} {l.Operation,-12} {channels,-12} {size,-18}{se} + ReLU");
-        }
-
-        /// <summary>Emits <c>if (condition) { throw new exception; }</c> and a blank line: an argument check.</summary>
-        private static void EmitGuard(IndentedTextWriter w, string condition, string exception)
-        {
-            w.WriteLine($"if ({condition})");
-            w.WriteLine("{");
-            w.WriteLine($"    throw new {exception};");
-            w.WriteLine("}");
-            w.WriteLine();
         }
 
         /// <summary>The last layer of stages 2, 3 and 4: the stride-8, -16 and -32 outputs.</summary>

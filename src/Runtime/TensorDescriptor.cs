@@ -38,6 +38,44 @@ public sealed class TensorDescriptor
         ElementCount = count;
     }
 
+    /// <summary>Describes a tensor with its dtype and data offsets and where the generated network packs it.</summary>
+    /// <param name="name">Apple's state_dict name.</param>
+    /// <param name="shape">The shape, PyTorch order.</param>
+    /// <param name="dtype">F32, F16 or BF16.</param>
+    /// <param name="begin">First byte, relative to the start of the data section.</param>
+    /// <param name="end">One past the last byte.</param>
+    /// <param name="packing">How the tensor is packed for its kernel.</param>
+    /// <param name="packedOffset">First float of the packed tensor in the packed weight buffer.</param>
+    /// <param name="packedLength">Floats of the packed tensor.</param>
+    public TensorDescriptor(string name, int[] shape, string dtype, long begin, long end, TensorPacking packing, int packedOffset, int packedLength)
+        : this(name, shape, dtype, begin, end)
+    {
+        if (packedOffset < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(packedOffset), packedOffset, "The packed offset must not be negative.");
+        }
+
+        if (packedLength < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(packedLength), packedLength, "The packed length must not be negative.");
+        }
+
+        Packing = packing;
+        PackedOffset = packedOffset;
+        PackedLength = packedLength;
+    }
+
+    /// <summary>Describes a tensor known by name and shape, and where the generated network packs it.</summary>
+    /// <param name="name">Apple's state_dict name.</param>
+    /// <param name="shape">The shape, PyTorch order.</param>
+    /// <param name="packing">How the tensor is packed for its kernel.</param>
+    /// <param name="packedOffset">First float of the packed tensor in the packed weight buffer.</param>
+    /// <param name="packedLength">Floats of the packed tensor.</param>
+    public TensorDescriptor(string name, int[] shape, TensorPacking packing, int packedOffset, int packedLength)
+        : this(name, shape, string.Empty, -1, -1, packing, packedOffset, packedLength)
+    {
+    }
+
     /// <summary>Gets Apple's name of the tensor.</summary>
     public string Name { get; }
 
@@ -55,6 +93,15 @@ public sealed class TensorDescriptor
 
     /// <summary>Gets the number of elements.</summary>
     public long ElementCount { get; }
+
+    /// <summary>Gets how the tensor is packed for its kernel, or <see cref="TensorPacking.None"/>.</summary>
+    public TensorPacking Packing { get; }
+
+    /// <summary>Gets the first float of the packed tensor in the packed weight buffer, or -1 when it is not packed.</summary>
+    public int PackedOffset { get; } = -1;
+
+    /// <summary>Gets the floats of the packed tensor, or 0 when it is not packed.</summary>
+    public int PackedLength { get; }
 
     /// <summary>Gets the shape as text, e.g. <c>[64, 3, 3, 3]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";

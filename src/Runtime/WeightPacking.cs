@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using MobileOne.Model;
 
 namespace MobileOne.Runtime;
@@ -217,6 +218,67 @@ public static class WeightPacking
         int n = Check(w, nameof(w), checked(Positive(outFeatures, nameof(outFeatures)) * Positive(inFeatures, nameof(inFeatures))), dst, PackedSize.Linear(outFeatures, inFeatures), "[N, Cin]");
         dst = dst.Slice(0, n);
         PackPointwise(w, outFeatures, inFeatures, dst); // the same layout
+    }
+
+    /// <summary>
+    /// Packs every tensor of a generated network's table: each row with a <see cref="TensorDescriptor.Packing"/> is read
+    /// once from <paramref name="reader"/> and packed into its own range of <paramref name="packed"/>
+    /// (<see cref="TensorDescriptor.PackedOffset"/>, <see cref="TensorDescriptor.PackedLength"/> floats), its dimensions
+    /// taken from its shape. A range that is too short for its packed layout throws instead of spilling into the next tensor.
+    /// </summary>
+    /// <param name="reader">The weight file, opened with <paramref name="tensors"/>.</param>
+    /// <param name="tensors">The network's tensor table.</param>
+    /// <param name="packed">The packed weight buffer.</param>
+    /// <exception cref="ArgumentException">A row's shape does not fit its packing, or its range does not fit its packed layout.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A row's range lies outside <paramref name="packed"/>.</exception>
+    public static void PackAll(WeightReader reader, IReadOnlyList<TensorDescriptor> tensors, Span<float> packed)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(tensors);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            TensorDescriptor t = tensors[i];
+            if (t.Packing == TensorPacking.None)
+            {
+                continue;
+            }
+
+            int rank = t.Packing switch { TensorPacking.Bias => 1, TensorPacking.Linear => 2, _ => 4 };
+            if (t.Shape.Length != rank)
+            {
+                throw new ArgumentException($"Tensor '{t.Name}' {t.ShapeText} cannot be packed as {t.Packing}: expected rank {rank}.", nameof(tensors));
+            }
+
+            Span<float> dst = packed.Slice(t.PackedOffset, t.PackedLength);
+            ReadOnlySpan<float> src = reader.Read(t.Name);
+            int[] s = t.Shape;
+            switch (t.Packing)
+            {
+                case TensorPacking.Stem:
+                    PackStem(src, s[0], s[1], dst);
+                    break;
+                case TensorPacking.Depthwise:
+                    PackDepthwise(src, s[0], dst);
+                    break;
+                case TensorPacking.Pointwise:
+                    PackPointwise(src, s[0], s[1], dst);
+                    break;
+                case TensorPacking.Bias:
+                    PackBias(src, s[0], dst);
+                    break;
+                case TensorPacking.SeReduce:
+                    PackSeReduce(src, s[0], s[1], dst);
+                    break;
+                case TensorPacking.SeExpand:
+                    PackSeExpand(src, s[0], s[1], dst);
+                    break;
+                case TensorPacking.Linear:
+                    PackLinear(src, s[0], s[1], dst);
+                    break;
+                default:
+                    throw new ArgumentException($"Tensor '{t.Name}' has an unknown packing {t.Packing}.", nameof(tensors));
+            }
+        }
     }
 
     private static int Positive(int value, string name) =>

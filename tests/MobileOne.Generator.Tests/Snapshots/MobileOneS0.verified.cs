@@ -13,7 +13,7 @@ namespace TestApp
     /// One inference uses up to <see cref="global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism"/> threads (default 1).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MobileOne.Generator", "0.1.0")]
-    public sealed partial class MobileOneS0 : global::MobileOne.Runtime.IMobileOneNetwork
+    public sealed partial class MobileOneS0 : global::MobileOne.Runtime.MobileOneNetwork<MobileOneS0>, global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>
     {
         /// <summary>Channels of the input image.</summary>
         public const int InputChannels = 3;
@@ -71,28 +71,22 @@ namespace TestApp
         /// <summary>Class names, index = logit position; empty when the model file has none.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.Empty<string>();
 
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputChannels => InputChannels;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputHeight => InputHeight;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputWidth => InputWidth;
-        int global::MobileOne.Runtime.IMobileOneNetwork.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.InputChannels => InputChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.InputHeight => InputHeight;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.InputWidth => InputWidth;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.FeatureChannels => FeatureChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.Stride8Length => Stride8Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.Stride16Length => Stride16Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.Stride32Length => Stride32Length;
+        static global::System.Collections.Generic.IReadOnlyList<global::MobileOne.Runtime.TensorDescriptor> global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.Tensors => s_tensors;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.PackedLength => Packed.Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.ScratchLength => Scratch.Length;
+        static MobileOneS0 global::MobileOne.Runtime.IMobileOneModel<MobileOneS0>.Create(global::MobileOne.Runtime.AlignedFloatBuffer weights) => new MobileOneS0(weights);
 
-        private readonly global::MobileOne.Runtime.AlignedFloatBuffer _weights;
+        private MobileOneS0(global::MobileOne.Runtime.AlignedFloatBuffer weights) : base(weights) { }
 
-        private static int s_warmedUp;
-
-        private MobileOneS0(global::MobileOne.Runtime.AlignedFloatBuffer weights)
-        {
-            _weights = weights;
-
-            // The first instance in a process runs one inference on zeros, so that every kernel this network uses is
-            // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.
-            if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)
-            {
-                Run(new float[InputLength], new float[NumClasses]);
-            }
-        }
-
-        private static readonly global::System.Lazy<MobileOneS0> s_default = new global::System.Lazy<MobileOneS0>(LoadEmbedded);
+        private static readonly global::System.Lazy<MobileOneS0> s_default = new global::System.Lazy<MobileOneS0>(() => LoadEmbedded("MobileOne.Weights.mobileone_s0.safetensors", expectedLength: 8322351, expectedHeaderHash: 0x3638AC37034B06B1UL));
 
         /// <summary>The network with the weights embedded from mobileone_s0.safetensors, loaded and packed on first use.</summary>
         public static MobileOneS0 Default => s_default.Value;
@@ -108,174 +102,68 @@ namespace TestApp
         /// <param name="batchSize">Number of images.</param>
         public static void Infer(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> logits, int batchSize) => s_default.Value.Run(inputs, logits, batchSize);
 
-        private static MobileOneS0 LoadEmbedded()
-        {
-            const string resourceName = "MobileOne.Weights.mobileone_s0.safetensors";
-            using global::System.IO.Stream? stream = typeof(MobileOneS0).Assembly.GetManifestResourceStream(resourceName);
-            if (stream == null)
-            {
-                throw new global::System.InvalidOperationException("The weights of MobileOneS0 are not embedded in this assembly (resource '" + resourceName + "' is missing). " +
-                    "MobileOne.Generator's build targets embed every .safetensors AdditionalFile; use MobileOneS0.Load(path) to bind weights at run time instead.");
-            }
-
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromEmbedded(stream, resourceName, s_tensors, expectedLength: 8322351, expectedHeaderHash: 0x3638AC37034B06B1UL);
-            return new MobileOneS0(Pack(reader));
-        }
-
         /// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The file is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static MobileOneS0 Load(string path)
-        {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromFile(path, s_tensors);
-            return new MobileOneS0(Pack(reader));
-        }
+        public static MobileOneS0 Load(string path) => LoadFile(path);
 
         /// <summary>Binds weights from a safetensors stream (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The stream is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static MobileOneS0 Load(global::System.IO.Stream stream)
+        public static MobileOneS0 Load(global::System.IO.Stream stream) => LoadStream(stream);
+
+        /// <inheritdoc/>
+        protected override void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
         {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromStream(stream, s_tensors);
-            return new MobileOneS0(Pack(reader));
-        }
-
-        /// <summary>Classifies one image.</summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 3 x 224 x 224, CHW, normalised.</param>
-        /// <param name="logits">Receives <see cref="NumClasses"/> logits.</param>
-        public void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (3 x 224 x 224, CHW), got {input.Length}.", nameof(input));
-            }
-
-            if (logits.Length != NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            Forward(input, logits, ScratchForThisThread(), default, default, default, default);
-        }
-
-        /// <summary>Classifies <paramref name="batchSize"/> images stored one after another.</summary>
-        /// <param name="inputs"><paramref name="batchSize"/> x <see cref="InputLength"/> floats.</param>
-        /// <param name="logits">Receives <paramref name="batchSize"/> x <see cref="NumClasses"/> logits.</param>
-        /// <param name="batchSize">Number of images.</param>
-        public void Run(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> logits, int batchSize)
-        {
-            if (batchSize < 0)
-            {
-                throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must not be negative.");
-            }
-
-            if (inputs.Length != (long)batchSize * InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {batchSize} x {InputLength} input floats (3 x 224 x 224 per image, CHW), got {inputs.Length}.", nameof(inputs));
-            }
-
-            if (logits.Length != (long)batchSize * NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {batchSize} x {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            // Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).
-            global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
-        }
-
-        /// <summary>
-        /// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32
-        /// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;
-        /// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.
-        /// </summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 3 x 224 x 224, CHW, normalised.</param>
-        /// <param name="stride8">Empty, or <see cref="Stride8Length"/> floats.</param>
-        /// <param name="stride16">Empty, or <see cref="Stride16Length"/> floats.</param>
-        /// <param name="stride32">Empty, or <see cref="Stride32Length"/> floats.</param>
-        /// <param name="embedding">Empty, or <see cref="FeatureChannels"/> floats: the global average of the stride-32 map.</param>
-        public void RunFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (3 x 224 x 224, CHW), got {input.Length}.", nameof(input));
-            }
-
-            CheckFeatureLength(stride8, Stride8Length, nameof(stride8));
-            CheckFeatureLength(stride16, Stride16Length, nameof(stride16));
-            CheckFeatureLength(stride32, Stride32Length, nameof(stride32));
-            CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));
-            Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);
-        }
-
-        private static void CheckFeatureLength(global::System.Span<float> span, int length, string name)
-        {
-            if (!span.IsEmpty && span.Length != length)
-            {
-                throw new global::System.ArgumentException($"Expected an empty span or {length} floats, got {span.Length}.", name);
-            }
-        }
-
-        /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>
-        [global::System.ThreadStatic]
-        private static global::MobileOne.Runtime.AlignedFloatBuffer? t_scratch;
-
-        private static global::System.Span<float> ScratchForThisThread() => (t_scratch ??= new global::MobileOne.Runtime.AlignedFloatBuffer(Scratch.Length)).Span;
-
-        /// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>
-        /// <remarks>
-        /// Empty <paramref name="logits"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.
-        /// </remarks>
-        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            global::System.ReadOnlySpan<float> w = _weights.Span;
+            global::System.ReadOnlySpan<float> w = Weights;
             global::System.Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);
             global::System.Span<float> b = scratch.Slice(Scratch.B, Scratch.ActivationLength);
 
             // stage0     conv3x3/2    3 -> 48      224x224 -> 112x112 + ReLU
-            global::MobileOne.Runtime.StemConv3x3.Run(input, 3, 224, 224, w.Slice(Packed.Stage0_Weight), w.Slice(Packed.Stage0_Bias), a, 48, 112, 112, stride: 2, relu: true);
+            global::MobileOne.Runtime.StemConv3x3.Run(input, inChannels: 3, inHeight: 224, inWidth: 224, weights: w.Slice(Packed.Stage0_Weight, 1296), bias: w.Slice(Packed.Stage0_Bias, 48), output: a, outChannelsPadded: 48, outHeight: 112, outWidth: 112, stride: 2, relu: true);
             // stage1.0   dwconv3x3/2  48           112x112 -> 56x56   + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 112, 112, 48, w.Slice(Packed.Stage1_0_Weight), w.Slice(Packed.Stage1_0_Bias), b, 56, 56, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 112, inWidth: 112, channelsPadded: 48, weights: w.Slice(Packed.Stage1_0_Weight, 432), bias: w.Slice(Packed.Stage1_0_Bias, 48), output: b, outHeight: 56, outWidth: 56, stride: 2, relu: true);
             // stage1.1   conv1x1      48 -> 48     56x56              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 3136, 48, 48, w.Slice(Packed.Stage1_1_Weight), w.Slice(Packed.Stage1_1_Bias), a, 48, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 3136, inChannels: 48, inChannelsPadded: 48, weights: w.Slice(Packed.Stage1_1_Weight, 2304), bias: w.Slice(Packed.Stage1_1_Bias, 48), output: a, outChannelsPadded: 48, relu: true);
             // stage1.2   dwconv3x3/1  48           56x56              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 56, 56, 48, w.Slice(Packed.Stage1_2_Weight), w.Slice(Packed.Stage1_2_Bias), b, 56, 56, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 56, inWidth: 56, channelsPadded: 48, weights: w.Slice(Packed.Stage1_2_Weight, 432), bias: w.Slice(Packed.Stage1_2_Bias, 48), output: b, outHeight: 56, outWidth: 56, stride: 1, relu: true);
             // stage1.3   conv1x1      48 -> 48     56x56              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 3136, 48, 48, w.Slice(Packed.Stage1_3_Weight), w.Slice(Packed.Stage1_3_Bias), a, 48, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 3136, inChannels: 48, inChannelsPadded: 48, weights: w.Slice(Packed.Stage1_3_Weight, 2304), bias: w.Slice(Packed.Stage1_3_Bias, 48), output: a, outChannelsPadded: 48, relu: true);
             // stage2.0   dwconv3x3/2  48           56x56 -> 28x28     + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 56, 56, 48, w.Slice(Packed.Stage2_0_Weight), w.Slice(Packed.Stage2_0_Bias), b, 28, 28, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 56, inWidth: 56, channelsPadded: 48, weights: w.Slice(Packed.Stage2_0_Weight, 432), bias: w.Slice(Packed.Stage2_0_Bias, 48), output: b, outHeight: 28, outWidth: 28, stride: 2, relu: true);
             // stage2.1   conv1x1      48 -> 128    28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 48, 48, w.Slice(Packed.Stage2_1_Weight), w.Slice(Packed.Stage2_1_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 48, inChannelsPadded: 48, weights: w.Slice(Packed.Stage2_1_Weight, 6144), bias: w.Slice(Packed.Stage2_1_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.2   dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_2_Weight), w.Slice(Packed.Stage2_2_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_2_Weight, 1152), bias: w.Slice(Packed.Stage2_2_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.3   conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_3_Weight), w.Slice(Packed.Stage2_3_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_3_Weight, 16384), bias: w.Slice(Packed.Stage2_3_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.4   dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_4_Weight), w.Slice(Packed.Stage2_4_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_4_Weight, 1152), bias: w.Slice(Packed.Stage2_4_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.5   conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_5_Weight), w.Slice(Packed.Stage2_5_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_5_Weight, 16384), bias: w.Slice(Packed.Stage2_5_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.6   dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_6_Weight), w.Slice(Packed.Stage2_6_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_6_Weight, 1152), bias: w.Slice(Packed.Stage2_6_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.7   conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_7_Weight), w.Slice(Packed.Stage2_7_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_7_Weight, 16384), bias: w.Slice(Packed.Stage2_7_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.8   dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_8_Weight), w.Slice(Packed.Stage2_8_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_8_Weight, 1152), bias: w.Slice(Packed.Stage2_8_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.9   conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_9_Weight), w.Slice(Packed.Stage2_9_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_9_Weight, 16384), bias: w.Slice(Packed.Stage2_9_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.10  dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_10_Weight), w.Slice(Packed.Stage2_10_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_10_Weight, 1152), bias: w.Slice(Packed.Stage2_10_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.11  conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_11_Weight), w.Slice(Packed.Stage2_11_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_11_Weight, 16384), bias: w.Slice(Packed.Stage2_11_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.12  dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_12_Weight), w.Slice(Packed.Stage2_12_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_12_Weight, 1152), bias: w.Slice(Packed.Stage2_12_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.13  conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_13_Weight), w.Slice(Packed.Stage2_13_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_13_Weight, 16384), bias: w.Slice(Packed.Stage2_13_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
             // stage2.14  dwconv3x3/1  128          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage2_14_Weight), w.Slice(Packed.Stage2_14_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage2_14_Weight, 1152), bias: w.Slice(Packed.Stage2_14_Bias, 128), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.15  conv1x1      128 -> 128   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 128, 128, w.Slice(Packed.Stage2_15_Weight), w.Slice(Packed.Stage2_15_Bias), a, 128, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage2_15_Weight, 16384), bias: w.Slice(Packed.Stage2_15_Bias, 128), output: a, outChannelsPadded: 128, relu: true);
 
             // stride-8 feature map: 128x28x28
             if (!stride8.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 784, 128, 128, stride8);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 784, channels: 128, channelsPadded: 128, output: stride8);
             }
 
             if (logits.IsEmpty && stride16.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -284,50 +172,50 @@ namespace TestApp
             }
 
             // stage3.0   dwconv3x3/2  128          28x28 -> 14x14     + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 128, w.Slice(Packed.Stage3_0_Weight), w.Slice(Packed.Stage3_0_Bias), b, 14, 14, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 128, weights: w.Slice(Packed.Stage3_0_Weight, 1152), bias: w.Slice(Packed.Stage3_0_Bias, 128), output: b, outHeight: 14, outWidth: 14, stride: 2, relu: true);
             // stage3.1   conv1x1      128 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 128, 128, w.Slice(Packed.Stage3_1_Weight), w.Slice(Packed.Stage3_1_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 128, inChannelsPadded: 128, weights: w.Slice(Packed.Stage3_1_Weight, 32768), bias: w.Slice(Packed.Stage3_1_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.2   dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_2_Weight), w.Slice(Packed.Stage3_2_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_2_Weight, 2304), bias: w.Slice(Packed.Stage3_2_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.3   conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_3_Weight), w.Slice(Packed.Stage3_3_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_3_Weight, 65536), bias: w.Slice(Packed.Stage3_3_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.4   dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_4_Weight), w.Slice(Packed.Stage3_4_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_4_Weight, 2304), bias: w.Slice(Packed.Stage3_4_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.5   conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_5_Weight), w.Slice(Packed.Stage3_5_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_5_Weight, 65536), bias: w.Slice(Packed.Stage3_5_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.6   dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_6_Weight), w.Slice(Packed.Stage3_6_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_6_Weight, 2304), bias: w.Slice(Packed.Stage3_6_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.7   conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_7_Weight), w.Slice(Packed.Stage3_7_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_7_Weight, 65536), bias: w.Slice(Packed.Stage3_7_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.8   dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_8_Weight), w.Slice(Packed.Stage3_8_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_8_Weight, 2304), bias: w.Slice(Packed.Stage3_8_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.9   conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_9_Weight), w.Slice(Packed.Stage3_9_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_9_Weight, 65536), bias: w.Slice(Packed.Stage3_9_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.10  dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_10_Weight), w.Slice(Packed.Stage3_10_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_10_Weight, 2304), bias: w.Slice(Packed.Stage3_10_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.11  conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_11_Weight), w.Slice(Packed.Stage3_11_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_11_Weight, 65536), bias: w.Slice(Packed.Stage3_11_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.12  dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_12_Weight), w.Slice(Packed.Stage3_12_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_12_Weight, 2304), bias: w.Slice(Packed.Stage3_12_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.13  conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_13_Weight), w.Slice(Packed.Stage3_13_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_13_Weight, 65536), bias: w.Slice(Packed.Stage3_13_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.14  dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_14_Weight), w.Slice(Packed.Stage3_14_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_14_Weight, 2304), bias: w.Slice(Packed.Stage3_14_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.15  conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_15_Weight), w.Slice(Packed.Stage3_15_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_15_Weight, 65536), bias: w.Slice(Packed.Stage3_15_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.16  dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_16_Weight), w.Slice(Packed.Stage3_16_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_16_Weight, 2304), bias: w.Slice(Packed.Stage3_16_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.17  conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_17_Weight), w.Slice(Packed.Stage3_17_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_17_Weight, 65536), bias: w.Slice(Packed.Stage3_17_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
             // stage3.18  dwconv3x3/1  256          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage3_18_Weight), w.Slice(Packed.Stage3_18_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage3_18_Weight, 2304), bias: w.Slice(Packed.Stage3_18_Bias, 256), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.19  conv1x1      256 -> 256   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 256, 256, w.Slice(Packed.Stage3_19_Weight), w.Slice(Packed.Stage3_19_Bias), a, 256, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage3_19_Weight, 65536), bias: w.Slice(Packed.Stage3_19_Bias, 256), output: a, outChannelsPadded: 256, relu: true);
 
             // stride-16 feature map: 256x14x14
             if (!stride16.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 196, 256, 256, stride16);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 196, channels: 256, channelsPadded: 256, output: stride16);
             }
 
             if (logits.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -336,14 +224,14 @@ namespace TestApp
             }
 
             // stage4.0   dwconv3x3/2  256          14x14 -> 7x7       + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 256, w.Slice(Packed.Stage4_0_Weight), w.Slice(Packed.Stage4_0_Bias), b, 7, 7, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 256, weights: w.Slice(Packed.Stage4_0_Weight, 2304), bias: w.Slice(Packed.Stage4_0_Bias, 256), output: b, outHeight: 7, outWidth: 7, stride: 2, relu: true);
             // stage4.1   conv1x1      256 -> 1024  7x7                + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 49, 256, 256, w.Slice(Packed.Stage4_1_Weight), w.Slice(Packed.Stage4_1_Bias), a, 1024, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 49, inChannels: 256, inChannelsPadded: 256, weights: w.Slice(Packed.Stage4_1_Weight, 262144), bias: w.Slice(Packed.Stage4_1_Bias, 1024), output: a, outChannelsPadded: 1024, relu: true);
 
             // stride-32 feature map: 1024x7x7
             if (!stride32.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 49, 1024, 1024, stride32);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 49, channels: 1024, channelsPadded: 1024, output: stride32);
             }
 
             if (logits.IsEmpty && embedding.IsEmpty)
@@ -352,7 +240,7 @@ namespace TestApp
             }
 
             // head: global average pool 7x7 -> linear 1024 -> 1000
-            global::MobileOne.Runtime.GlobalAvgPool.Run(a, 49, 1024, scratch.Slice(Scratch.Pooled));
+            global::MobileOne.Runtime.GlobalAvgPool.Run(a, pixels: 49, channelsPadded: 1024, output: scratch.Slice(Scratch.Pooled, 1024));
             if (!embedding.IsEmpty)
             {
                 scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);
@@ -363,334 +251,153 @@ namespace TestApp
                 return;
             }
 
-            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled), 1024, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), 1008, scratch.Slice(Scratch.Logits));
+            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled, 1024), inFeatures: 1024, weights: w.Slice(Packed.Linear_Weight, 1032192), bias: w.Slice(Packed.Linear_Bias, 1008), outFeaturesPadded: 1008, output: scratch.Slice(Scratch.Logits, 1008));
             scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);
         }
 
-        /// <summary>Reads every tensor once and packs it into the layout its kernel streams.</summary>
-        private static global::MobileOne.Runtime.AlignedFloatBuffer Pack(global::MobileOne.Runtime.WeightReader r)
-        {
-            var packed = new global::MobileOne.Runtime.AlignedFloatBuffer(Packed.Length);
-            global::System.Span<float> p = packed.Span;
-            // stage0
-            global::MobileOne.Runtime.WeightPacking.PackStem(r.Read("stage0.reparam_conv.weight"), 48, 3, p.Slice(Packed.Stage0_Weight, 1296));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage0.reparam_conv.bias"), 48, p.Slice(Packed.Stage0_Bias, 48));
-            // stage1.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage1.0.reparam_conv.weight"), 48, p.Slice(Packed.Stage1_0_Weight, 432));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.0.reparam_conv.bias"), 48, p.Slice(Packed.Stage1_0_Bias, 48));
-            // stage1.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage1.1.reparam_conv.weight"), 48, 48, p.Slice(Packed.Stage1_1_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.1.reparam_conv.bias"), 48, p.Slice(Packed.Stage1_1_Bias, 48));
-            // stage1.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage1.2.reparam_conv.weight"), 48, p.Slice(Packed.Stage1_2_Weight, 432));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.2.reparam_conv.bias"), 48, p.Slice(Packed.Stage1_2_Bias, 48));
-            // stage1.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage1.3.reparam_conv.weight"), 48, 48, p.Slice(Packed.Stage1_3_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.3.reparam_conv.bias"), 48, p.Slice(Packed.Stage1_3_Bias, 48));
-            // stage2.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.0.reparam_conv.weight"), 48, p.Slice(Packed.Stage2_0_Weight, 432));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.0.reparam_conv.bias"), 48, p.Slice(Packed.Stage2_0_Bias, 48));
-            // stage2.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.1.reparam_conv.weight"), 128, 48, p.Slice(Packed.Stage2_1_Weight, 6144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.1.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_1_Bias, 128));
-            // stage2.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.2.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_2_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.2.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_2_Bias, 128));
-            // stage2.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.3.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_3_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.3.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_3_Bias, 128));
-            // stage2.4
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.4.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_4_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.4.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_4_Bias, 128));
-            // stage2.5
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.5.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_5_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.5.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_5_Bias, 128));
-            // stage2.6
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.6.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_6_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.6.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_6_Bias, 128));
-            // stage2.7
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.7.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_7_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.7.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_7_Bias, 128));
-            // stage2.8
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.8.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_8_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.8.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_8_Bias, 128));
-            // stage2.9
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.9.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_9_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.9.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_9_Bias, 128));
-            // stage2.10
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.10.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_10_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.10.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_10_Bias, 128));
-            // stage2.11
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.11.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_11_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.11.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_11_Bias, 128));
-            // stage2.12
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.12.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_12_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.12.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_12_Bias, 128));
-            // stage2.13
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.13.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_13_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.13.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_13_Bias, 128));
-            // stage2.14
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.14.reparam_conv.weight"), 128, p.Slice(Packed.Stage2_14_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.14.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_14_Bias, 128));
-            // stage2.15
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.15.reparam_conv.weight"), 128, 128, p.Slice(Packed.Stage2_15_Weight, 16384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.15.reparam_conv.bias"), 128, p.Slice(Packed.Stage2_15_Bias, 128));
-            // stage3.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.0.reparam_conv.weight"), 128, p.Slice(Packed.Stage3_0_Weight, 1152));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.0.reparam_conv.bias"), 128, p.Slice(Packed.Stage3_0_Bias, 128));
-            // stage3.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.1.reparam_conv.weight"), 256, 128, p.Slice(Packed.Stage3_1_Weight, 32768));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.1.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_1_Bias, 256));
-            // stage3.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.2.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_2_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.2.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_2_Bias, 256));
-            // stage3.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.3.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_3_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.3.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_3_Bias, 256));
-            // stage3.4
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.4.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_4_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.4.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_4_Bias, 256));
-            // stage3.5
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.5.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_5_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.5.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_5_Bias, 256));
-            // stage3.6
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.6.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_6_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.6.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_6_Bias, 256));
-            // stage3.7
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.7.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_7_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.7.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_7_Bias, 256));
-            // stage3.8
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.8.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_8_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.8.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_8_Bias, 256));
-            // stage3.9
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.9.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_9_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.9.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_9_Bias, 256));
-            // stage3.10
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.10.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_10_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.10.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_10_Bias, 256));
-            // stage3.11
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.11.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_11_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.11.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_11_Bias, 256));
-            // stage3.12
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.12.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_12_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.12.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_12_Bias, 256));
-            // stage3.13
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.13.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_13_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.13.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_13_Bias, 256));
-            // stage3.14
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.14.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_14_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.14.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_14_Bias, 256));
-            // stage3.15
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.15.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_15_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.15.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_15_Bias, 256));
-            // stage3.16
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.16.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_16_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.16.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_16_Bias, 256));
-            // stage3.17
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.17.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_17_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.17.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_17_Bias, 256));
-            // stage3.18
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.18.reparam_conv.weight"), 256, p.Slice(Packed.Stage3_18_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.18.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_18_Bias, 256));
-            // stage3.19
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.19.reparam_conv.weight"), 256, 256, p.Slice(Packed.Stage3_19_Weight, 65536));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.19.reparam_conv.bias"), 256, p.Slice(Packed.Stage3_19_Bias, 256));
-            // stage4.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage4.0.reparam_conv.weight"), 256, p.Slice(Packed.Stage4_0_Weight, 2304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.0.reparam_conv.bias"), 256, p.Slice(Packed.Stage4_0_Bias, 256));
-            // stage4.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage4.1.reparam_conv.weight"), 1024, 256, p.Slice(Packed.Stage4_1_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.1.reparam_conv.bias"), 1024, p.Slice(Packed.Stage4_1_Bias, 1024));
-            // linear
-            global::MobileOne.Runtime.WeightPacking.PackLinear(r.Read("linear.weight"), 1000, 1024, p.Slice(Packed.Linear_Weight, 1032192));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("linear.bias"), 1000, p.Slice(Packed.Linear_Bias, 1008));
-            return packed;
-        }
-
-        /// <summary>The tensors this network reads (Apple names), with dtype and data offsets as seen in mobileone_s0.safetensors at build time.</summary>
+        /// <summary>
+        /// The tensors this network reads (Apple names), with dtype and data offsets as seen in mobileone_s0.safetensors at build time,
+        /// and how and where each is packed: loading reads every tensor once and packs it into its range of the weight buffer.
+        /// </summary>
         private static readonly global::MobileOne.Runtime.TensorDescriptor[] s_tensors =
         {
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 48, 3, 3, 3 }, "F32", 0, 5184),
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 48 }, "F32", 5184, 5376),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 5376, 7104),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 48 }, "F32", 7104, 7296),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 48, 48, 1, 1 }, "F32", 7296, 16512),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 48 }, "F32", 16512, 16704),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 16704, 18432),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.bias", new[] { 48 }, "F32", 18432, 18624),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.weight", new[] { 48, 48, 1, 1 }, "F32", 18624, 27840),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.bias", new[] { 48 }, "F32", 27840, 28032),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 28032, 29760),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 48 }, "F32", 29760, 29952),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 128, 48, 1, 1 }, "F32", 29952, 54528),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 128 }, "F32", 54528, 55040),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 55040, 59648),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.bias", new[] { 128 }, "F32", 59648, 60160),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 60160, 125696),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.bias", new[] { 128 }, "F32", 125696, 126208),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 126208, 130816),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.bias", new[] { 128 }, "F32", 130816, 131328),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 131328, 196864),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.bias", new[] { 128 }, "F32", 196864, 197376),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 197376, 201984),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.bias", new[] { 128 }, "F32", 201984, 202496),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 202496, 268032),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.bias", new[] { 128 }, "F32", 268032, 268544),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 268544, 273152),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.bias", new[] { 128 }, "F32", 273152, 273664),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 273664, 339200),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.bias", new[] { 128 }, "F32", 339200, 339712),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 339712, 344320),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.bias", new[] { 128 }, "F32", 344320, 344832),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 344832, 410368),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.bias", new[] { 128 }, "F32", 410368, 410880),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 410880, 415488),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.bias", new[] { 128 }, "F32", 415488, 416000),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 416000, 481536),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.bias", new[] { 128 }, "F32", 481536, 482048),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 482048, 486656),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.bias", new[] { 128 }, "F32", 486656, 487168),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 487168, 552704),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.bias", new[] { 128 }, "F32", 552704, 553216),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 553216, 557824),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 128 }, "F32", 557824, 558336),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 256, 128, 1, 1 }, "F32", 558336, 689408),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 256 }, "F32", 689408, 690432),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 690432, 699648),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 256 }, "F32", 699648, 700672),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 700672, 962816),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 256 }, "F32", 962816, 963840),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 963840, 973056),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.bias", new[] { 256 }, "F32", 973056, 974080),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 974080, 1236224),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.bias", new[] { 256 }, "F32", 1236224, 1237248),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1237248, 1246464),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.bias", new[] { 256 }, "F32", 1246464, 1247488),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1247488, 1509632),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.bias", new[] { 256 }, "F32", 1509632, 1510656),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1510656, 1519872),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.bias", new[] { 256 }, "F32", 1519872, 1520896),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1520896, 1783040),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.bias", new[] { 256 }, "F32", 1783040, 1784064),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1784064, 1793280),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.bias", new[] { 256 }, "F32", 1793280, 1794304),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1794304, 2056448),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.bias", new[] { 256 }, "F32", 2056448, 2057472),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2057472, 2066688),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.bias", new[] { 256 }, "F32", 2066688, 2067712),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2067712, 2329856),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.bias", new[] { 256 }, "F32", 2329856, 2330880),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2330880, 2340096),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.bias", new[] { 256 }, "F32", 2340096, 2341120),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2341120, 2603264),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.bias", new[] { 256 }, "F32", 2603264, 2604288),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2604288, 2613504),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.bias", new[] { 256 }, "F32", 2613504, 2614528),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2614528, 2876672),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.bias", new[] { 256 }, "F32", 2876672, 2877696),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2877696, 2886912),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.bias", new[] { 256 }, "F32", 2886912, 2887936),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2887936, 3150080),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.bias", new[] { 256 }, "F32", 3150080, 3151104),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 3151104, 3160320),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 256 }, "F32", 3160320, 3161344),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 1024, 256, 1, 1 }, "F32", 3161344, 4209920),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 1024 }, "F32", 4209920, 4214016),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 1000, 1024 }, "F32", 4214016, 8310016),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 1000 }, "F32", 8310016, 8314016),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 48, 3, 3, 3 }, "F32", 0, 5184, global::MobileOne.Runtime.TensorPacking.Stem, Packed.Stage0_Weight, 1296),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 48 }, "F32", 5184, 5376, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage0_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 5376, 7104, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage1_0_Weight, 432),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 48 }, "F32", 7104, 7296, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_0_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 48, 48, 1, 1 }, "F32", 7296, 16512, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage1_1_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 48 }, "F32", 16512, 16704, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_1_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 16704, 18432, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage1_2_Weight, 432),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.bias", new[] { 48 }, "F32", 18432, 18624, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_2_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.weight", new[] { 48, 48, 1, 1 }, "F32", 18624, 27840, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage1_3_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.bias", new[] { 48 }, "F32", 27840, 28032, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_3_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 48, 1, 3, 3 }, "F32", 28032, 29760, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_0_Weight, 432),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 48 }, "F32", 29760, 29952, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_0_Bias, 48),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 128, 48, 1, 1 }, "F32", 29952, 54528, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_1_Weight, 6144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 128 }, "F32", 54528, 55040, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_1_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 55040, 59648, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_2_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.bias", new[] { 128 }, "F32", 59648, 60160, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_2_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 60160, 125696, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_3_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.bias", new[] { 128 }, "F32", 125696, 126208, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_3_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 126208, 130816, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_4_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.bias", new[] { 128 }, "F32", 130816, 131328, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_4_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 131328, 196864, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_5_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.bias", new[] { 128 }, "F32", 196864, 197376, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_5_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 197376, 201984, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_6_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.bias", new[] { 128 }, "F32", 201984, 202496, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_6_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 202496, 268032, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_7_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.bias", new[] { 128 }, "F32", 268032, 268544, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_7_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 268544, 273152, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_8_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.bias", new[] { 128 }, "F32", 273152, 273664, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_8_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 273664, 339200, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_9_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.bias", new[] { 128 }, "F32", 339200, 339712, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_9_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 339712, 344320, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_10_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.bias", new[] { 128 }, "F32", 344320, 344832, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_10_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 344832, 410368, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_11_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.bias", new[] { 128 }, "F32", 410368, 410880, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_11_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 410880, 415488, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_12_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.bias", new[] { 128 }, "F32", 415488, 416000, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_12_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 416000, 481536, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_13_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.bias", new[] { 128 }, "F32", 481536, 482048, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_13_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 482048, 486656, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_14_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.bias", new[] { 128 }, "F32", 486656, 487168, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_14_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.weight", new[] { 128, 128, 1, 1 }, "F32", 487168, 552704, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_15_Weight, 16384),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.bias", new[] { 128 }, "F32", 552704, 553216, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_15_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 128, 1, 3, 3 }, "F32", 553216, 557824, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_0_Weight, 1152),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 128 }, "F32", 557824, 558336, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_0_Bias, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 256, 128, 1, 1 }, "F32", 558336, 689408, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_1_Weight, 32768),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 256 }, "F32", 689408, 690432, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_1_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 690432, 699648, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_2_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 256 }, "F32", 699648, 700672, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_2_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 700672, 962816, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_3_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 256 }, "F32", 962816, 963840, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_3_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 963840, 973056, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_4_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.bias", new[] { 256 }, "F32", 973056, 974080, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_4_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 974080, 1236224, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_5_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.bias", new[] { 256 }, "F32", 1236224, 1237248, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_5_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1237248, 1246464, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_6_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.bias", new[] { 256 }, "F32", 1246464, 1247488, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_6_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1247488, 1509632, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_7_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.bias", new[] { 256 }, "F32", 1509632, 1510656, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_7_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1510656, 1519872, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_8_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.bias", new[] { 256 }, "F32", 1519872, 1520896, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_8_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1520896, 1783040, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_9_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.bias", new[] { 256 }, "F32", 1783040, 1784064, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_9_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 1784064, 1793280, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_10_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.bias", new[] { 256 }, "F32", 1793280, 1794304, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_10_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 1794304, 2056448, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_11_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.bias", new[] { 256 }, "F32", 2056448, 2057472, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_11_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2057472, 2066688, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_12_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.bias", new[] { 256 }, "F32", 2066688, 2067712, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_12_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2067712, 2329856, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_13_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.bias", new[] { 256 }, "F32", 2329856, 2330880, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_13_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2330880, 2340096, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_14_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.bias", new[] { 256 }, "F32", 2340096, 2341120, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_14_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2341120, 2603264, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_15_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.bias", new[] { 256 }, "F32", 2603264, 2604288, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_15_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2604288, 2613504, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_16_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.bias", new[] { 256 }, "F32", 2613504, 2614528, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_16_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2614528, 2876672, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_17_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.bias", new[] { 256 }, "F32", 2876672, 2877696, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_17_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 2877696, 2886912, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_18_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.bias", new[] { 256 }, "F32", 2886912, 2887936, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_18_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.weight", new[] { 256, 256, 1, 1 }, "F32", 2887936, 3150080, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_19_Weight, 65536),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.bias", new[] { 256 }, "F32", 3150080, 3151104, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_19_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 256, 1, 3, 3 }, "F32", 3151104, 3160320, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage4_0_Weight, 2304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 256 }, "F32", 3160320, 3161344, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_0_Bias, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 1024, 256, 1, 1 }, "F32", 3161344, 4209920, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage4_1_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 1024 }, "F32", 4209920, 4214016, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_1_Bias, 1024),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 1000, 1024 }, "F32", 4214016, 8310016, global::MobileOne.Runtime.TensorPacking.Linear, Packed.Linear_Weight, 1032192),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 1000 }, "F32", 8310016, 8314016, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Linear_Bias, 1008),
         };
 
-        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer; each starts on a 64-byte boundary.</summary>
+        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer, a line per layer; each starts on a 64-byte boundary.</summary>
         private static class Packed
         {
-            public const int Stage0_Weight = 0;
-            public const int Stage0_Bias = 1296;
-            public const int Stage1_0_Weight = 1344;
-            public const int Stage1_0_Bias = 1776;
-            public const int Stage1_1_Weight = 1824;
-            public const int Stage1_1_Bias = 4128;
-            public const int Stage1_2_Weight = 4176;
-            public const int Stage1_2_Bias = 4608;
-            public const int Stage1_3_Weight = 4656;
-            public const int Stage1_3_Bias = 6960;
-            public const int Stage2_0_Weight = 7008;
-            public const int Stage2_0_Bias = 7440;
-            public const int Stage2_1_Weight = 7488;
-            public const int Stage2_1_Bias = 13632;
-            public const int Stage2_2_Weight = 13760;
-            public const int Stage2_2_Bias = 14912;
-            public const int Stage2_3_Weight = 15040;
-            public const int Stage2_3_Bias = 31424;
-            public const int Stage2_4_Weight = 31552;
-            public const int Stage2_4_Bias = 32704;
-            public const int Stage2_5_Weight = 32832;
-            public const int Stage2_5_Bias = 49216;
-            public const int Stage2_6_Weight = 49344;
-            public const int Stage2_6_Bias = 50496;
-            public const int Stage2_7_Weight = 50624;
-            public const int Stage2_7_Bias = 67008;
-            public const int Stage2_8_Weight = 67136;
-            public const int Stage2_8_Bias = 68288;
-            public const int Stage2_9_Weight = 68416;
-            public const int Stage2_9_Bias = 84800;
-            public const int Stage2_10_Weight = 84928;
-            public const int Stage2_10_Bias = 86080;
-            public const int Stage2_11_Weight = 86208;
-            public const int Stage2_11_Bias = 102592;
-            public const int Stage2_12_Weight = 102720;
-            public const int Stage2_12_Bias = 103872;
-            public const int Stage2_13_Weight = 104000;
-            public const int Stage2_13_Bias = 120384;
-            public const int Stage2_14_Weight = 120512;
-            public const int Stage2_14_Bias = 121664;
-            public const int Stage2_15_Weight = 121792;
-            public const int Stage2_15_Bias = 138176;
-            public const int Stage3_0_Weight = 138304;
-            public const int Stage3_0_Bias = 139456;
-            public const int Stage3_1_Weight = 139584;
-            public const int Stage3_1_Bias = 172352;
-            public const int Stage3_2_Weight = 172608;
-            public const int Stage3_2_Bias = 174912;
-            public const int Stage3_3_Weight = 175168;
-            public const int Stage3_3_Bias = 240704;
-            public const int Stage3_4_Weight = 240960;
-            public const int Stage3_4_Bias = 243264;
-            public const int Stage3_5_Weight = 243520;
-            public const int Stage3_5_Bias = 309056;
-            public const int Stage3_6_Weight = 309312;
-            public const int Stage3_6_Bias = 311616;
-            public const int Stage3_7_Weight = 311872;
-            public const int Stage3_7_Bias = 377408;
-            public const int Stage3_8_Weight = 377664;
-            public const int Stage3_8_Bias = 379968;
-            public const int Stage3_9_Weight = 380224;
-            public const int Stage3_9_Bias = 445760;
-            public const int Stage3_10_Weight = 446016;
-            public const int Stage3_10_Bias = 448320;
-            public const int Stage3_11_Weight = 448576;
-            public const int Stage3_11_Bias = 514112;
-            public const int Stage3_12_Weight = 514368;
-            public const int Stage3_12_Bias = 516672;
-            public const int Stage3_13_Weight = 516928;
-            public const int Stage3_13_Bias = 582464;
-            public const int Stage3_14_Weight = 582720;
-            public const int Stage3_14_Bias = 585024;
-            public const int Stage3_15_Weight = 585280;
-            public const int Stage3_15_Bias = 650816;
-            public const int Stage3_16_Weight = 651072;
-            public const int Stage3_16_Bias = 653376;
-            public const int Stage3_17_Weight = 653632;
-            public const int Stage3_17_Bias = 719168;
-            public const int Stage3_18_Weight = 719424;
-            public const int Stage3_18_Bias = 721728;
-            public const int Stage3_19_Weight = 721984;
-            public const int Stage3_19_Bias = 787520;
-            public const int Stage4_0_Weight = 787776;
-            public const int Stage4_0_Bias = 790080;
-            public const int Stage4_1_Weight = 790336;
-            public const int Stage4_1_Bias = 1052480;
-            public const int Linear_Weight = 1053504;
-            public const int Linear_Bias = 2085696;
+            public const int Stage0_Weight = 0, Stage0_Bias = 1296;
+            public const int Stage1_0_Weight = 1344, Stage1_0_Bias = 1776;
+            public const int Stage1_1_Weight = 1824, Stage1_1_Bias = 4128;
+            public const int Stage1_2_Weight = 4176, Stage1_2_Bias = 4608;
+            public const int Stage1_3_Weight = 4656, Stage1_3_Bias = 6960;
+            public const int Stage2_0_Weight = 7008, Stage2_0_Bias = 7440;
+            public const int Stage2_1_Weight = 7488, Stage2_1_Bias = 13632;
+            public const int Stage2_2_Weight = 13760, Stage2_2_Bias = 14912;
+            public const int Stage2_3_Weight = 15040, Stage2_3_Bias = 31424;
+            public const int Stage2_4_Weight = 31552, Stage2_4_Bias = 32704;
+            public const int Stage2_5_Weight = 32832, Stage2_5_Bias = 49216;
+            public const int Stage2_6_Weight = 49344, Stage2_6_Bias = 50496;
+            public const int Stage2_7_Weight = 50624, Stage2_7_Bias = 67008;
+            public const int Stage2_8_Weight = 67136, Stage2_8_Bias = 68288;
+            public const int Stage2_9_Weight = 68416, Stage2_9_Bias = 84800;
+            public const int Stage2_10_Weight = 84928, Stage2_10_Bias = 86080;
+            public const int Stage2_11_Weight = 86208, Stage2_11_Bias = 102592;
+            public const int Stage2_12_Weight = 102720, Stage2_12_Bias = 103872;
+            public const int Stage2_13_Weight = 104000, Stage2_13_Bias = 120384;
+            public const int Stage2_14_Weight = 120512, Stage2_14_Bias = 121664;
+            public const int Stage2_15_Weight = 121792, Stage2_15_Bias = 138176;
+            public const int Stage3_0_Weight = 138304, Stage3_0_Bias = 139456;
+            public const int Stage3_1_Weight = 139584, Stage3_1_Bias = 172352;
+            public const int Stage3_2_Weight = 172608, Stage3_2_Bias = 174912;
+            public const int Stage3_3_Weight = 175168, Stage3_3_Bias = 240704;
+            public const int Stage3_4_Weight = 240960, Stage3_4_Bias = 243264;
+            public const int Stage3_5_Weight = 243520, Stage3_5_Bias = 309056;
+            public const int Stage3_6_Weight = 309312, Stage3_6_Bias = 311616;
+            public const int Stage3_7_Weight = 311872, Stage3_7_Bias = 377408;
+            public const int Stage3_8_Weight = 377664, Stage3_8_Bias = 379968;
+            public const int Stage3_9_Weight = 380224, Stage3_9_Bias = 445760;
+            public const int Stage3_10_Weight = 446016, Stage3_10_Bias = 448320;
+            public const int Stage3_11_Weight = 448576, Stage3_11_Bias = 514112;
+            public const int Stage3_12_Weight = 514368, Stage3_12_Bias = 516672;
+            public const int Stage3_13_Weight = 516928, Stage3_13_Bias = 582464;
+            public const int Stage3_14_Weight = 582720, Stage3_14_Bias = 585024;
+            public const int Stage3_15_Weight = 585280, Stage3_15_Bias = 650816;
+            public const int Stage3_16_Weight = 651072, Stage3_16_Bias = 653376;
+            public const int Stage3_17_Weight = 653632, Stage3_17_Bias = 719168;
+            public const int Stage3_18_Weight = 719424, Stage3_18_Bias = 721728;
+            public const int Stage3_19_Weight = 721984, Stage3_19_Bias = 787520;
+            public const int Stage4_0_Weight = 787776, Stage4_0_Bias = 790080;
+            public const int Stage4_1_Weight = 790336, Stage4_1_Bias = 1052480;
+            public const int Linear_Weight = 1053504, Linear_Bias = 2085696;
             public const int Length = 2086704;
         }
 

@@ -13,7 +13,7 @@ namespace TestApp
     /// One inference uses up to <see cref="global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism"/> threads (default 1).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MobileOne.Generator", "0.1.0")]
-    public sealed partial class S1ArchOnly : global::MobileOne.Runtime.IMobileOneNetwork
+    public sealed partial class S1ArchOnly : global::MobileOne.Runtime.MobileOneNetwork<S1ArchOnly>, global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>
     {
         /// <summary>Channels of the input image.</summary>
         public const int InputChannels = 3;
@@ -71,181 +71,83 @@ namespace TestApp
         /// <summary>Class names, index = logit position; empty when the model file has none.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.Empty<string>();
 
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputChannels => InputChannels;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputHeight => InputHeight;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputWidth => InputWidth;
-        int global::MobileOne.Runtime.IMobileOneNetwork.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.InputChannels => InputChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.InputHeight => InputHeight;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.InputWidth => InputWidth;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.FeatureChannels => FeatureChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.Stride8Length => Stride8Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.Stride16Length => Stride16Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.Stride32Length => Stride32Length;
+        static global::System.Collections.Generic.IReadOnlyList<global::MobileOne.Runtime.TensorDescriptor> global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.Tensors => s_tensors;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.PackedLength => Packed.Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.ScratchLength => Scratch.Length;
+        static S1ArchOnly global::MobileOne.Runtime.IMobileOneModel<S1ArchOnly>.Create(global::MobileOne.Runtime.AlignedFloatBuffer weights) => new S1ArchOnly(weights);
 
-        private readonly global::MobileOne.Runtime.AlignedFloatBuffer _weights;
-
-        private static int s_warmedUp;
-
-        private S1ArchOnly(global::MobileOne.Runtime.AlignedFloatBuffer weights)
-        {
-            _weights = weights;
-
-            // The first instance in a process runs one inference on zeros, so that every kernel this network uses is
-            // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.
-            if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)
-            {
-                Run(new float[InputLength], new float[NumClasses]);
-            }
-        }
+        private S1ArchOnly(global::MobileOne.Runtime.AlignedFloatBuffer weights) : base(weights) { }
 
         /// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The file is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static S1ArchOnly Load(string path)
-        {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromFile(path, s_tensors);
-            return new S1ArchOnly(Pack(reader));
-        }
+        public static S1ArchOnly Load(string path) => LoadFile(path);
 
         /// <summary>Binds weights from a safetensors stream (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The stream is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static S1ArchOnly Load(global::System.IO.Stream stream)
+        public static S1ArchOnly Load(global::System.IO.Stream stream) => LoadStream(stream);
+
+        /// <inheritdoc/>
+        protected override void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
         {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromStream(stream, s_tensors);
-            return new S1ArchOnly(Pack(reader));
-        }
-
-        /// <summary>Classifies one image.</summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 3 x 224 x 224, CHW, normalised.</param>
-        /// <param name="logits">Receives <see cref="NumClasses"/> logits.</param>
-        public void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (3 x 224 x 224, CHW), got {input.Length}.", nameof(input));
-            }
-
-            if (logits.Length != NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            Forward(input, logits, ScratchForThisThread(), default, default, default, default);
-        }
-
-        /// <summary>Classifies <paramref name="batchSize"/> images stored one after another.</summary>
-        /// <param name="inputs"><paramref name="batchSize"/> x <see cref="InputLength"/> floats.</param>
-        /// <param name="logits">Receives <paramref name="batchSize"/> x <see cref="NumClasses"/> logits.</param>
-        /// <param name="batchSize">Number of images.</param>
-        public void Run(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> logits, int batchSize)
-        {
-            if (batchSize < 0)
-            {
-                throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must not be negative.");
-            }
-
-            if (inputs.Length != (long)batchSize * InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {batchSize} x {InputLength} input floats (3 x 224 x 224 per image, CHW), got {inputs.Length}.", nameof(inputs));
-            }
-
-            if (logits.Length != (long)batchSize * NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {batchSize} x {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            // Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).
-            global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
-        }
-
-        /// <summary>
-        /// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32
-        /// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;
-        /// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.
-        /// </summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 3 x 224 x 224, CHW, normalised.</param>
-        /// <param name="stride8">Empty, or <see cref="Stride8Length"/> floats.</param>
-        /// <param name="stride16">Empty, or <see cref="Stride16Length"/> floats.</param>
-        /// <param name="stride32">Empty, or <see cref="Stride32Length"/> floats.</param>
-        /// <param name="embedding">Empty, or <see cref="FeatureChannels"/> floats: the global average of the stride-32 map.</param>
-        public void RunFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (3 x 224 x 224, CHW), got {input.Length}.", nameof(input));
-            }
-
-            CheckFeatureLength(stride8, Stride8Length, nameof(stride8));
-            CheckFeatureLength(stride16, Stride16Length, nameof(stride16));
-            CheckFeatureLength(stride32, Stride32Length, nameof(stride32));
-            CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));
-            Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);
-        }
-
-        private static void CheckFeatureLength(global::System.Span<float> span, int length, string name)
-        {
-            if (!span.IsEmpty && span.Length != length)
-            {
-                throw new global::System.ArgumentException($"Expected an empty span or {length} floats, got {span.Length}.", name);
-            }
-        }
-
-        /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>
-        [global::System.ThreadStatic]
-        private static global::MobileOne.Runtime.AlignedFloatBuffer? t_scratch;
-
-        private static global::System.Span<float> ScratchForThisThread() => (t_scratch ??= new global::MobileOne.Runtime.AlignedFloatBuffer(Scratch.Length)).Span;
-
-        /// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>
-        /// <remarks>
-        /// Empty <paramref name="logits"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.
-        /// </remarks>
-        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            global::System.ReadOnlySpan<float> w = _weights.Span;
+            global::System.ReadOnlySpan<float> w = Weights;
             global::System.Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);
             global::System.Span<float> b = scratch.Slice(Scratch.B, Scratch.ActivationLength);
 
             // stage0     conv3x3/2    3 -> 64      224x224 -> 112x112 + ReLU
-            global::MobileOne.Runtime.StemConv3x3.Run(input, 3, 224, 224, w.Slice(Packed.Stage0_Weight), w.Slice(Packed.Stage0_Bias), a, 64, 112, 112, stride: 2, relu: true);
+            global::MobileOne.Runtime.StemConv3x3.Run(input, inChannels: 3, inHeight: 224, inWidth: 224, weights: w.Slice(Packed.Stage0_Weight, 1728), bias: w.Slice(Packed.Stage0_Bias, 64), output: a, outChannelsPadded: 64, outHeight: 112, outWidth: 112, stride: 2, relu: true);
             // stage1.0   dwconv3x3/2  64           112x112 -> 56x56   + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 112, 112, 64, w.Slice(Packed.Stage1_0_Weight), w.Slice(Packed.Stage1_0_Bias), b, 56, 56, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 112, inWidth: 112, channelsPadded: 64, weights: w.Slice(Packed.Stage1_0_Weight, 576), bias: w.Slice(Packed.Stage1_0_Bias, 64), output: b, outHeight: 56, outWidth: 56, stride: 2, relu: true);
             // stage1.1   conv1x1      64 -> 96     56x56              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 3136, 64, 64, w.Slice(Packed.Stage1_1_Weight), w.Slice(Packed.Stage1_1_Bias), a, 96, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 3136, inChannels: 64, inChannelsPadded: 64, weights: w.Slice(Packed.Stage1_1_Weight, 6144), bias: w.Slice(Packed.Stage1_1_Bias, 96), output: a, outChannelsPadded: 96, relu: true);
             // stage1.2   dwconv3x3/1  96           56x56              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 56, 56, 96, w.Slice(Packed.Stage1_2_Weight), w.Slice(Packed.Stage1_2_Bias), b, 56, 56, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 56, inWidth: 56, channelsPadded: 96, weights: w.Slice(Packed.Stage1_2_Weight, 864), bias: w.Slice(Packed.Stage1_2_Bias, 96), output: b, outHeight: 56, outWidth: 56, stride: 1, relu: true);
             // stage1.3   conv1x1      96 -> 96     56x56              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 3136, 96, 96, w.Slice(Packed.Stage1_3_Weight), w.Slice(Packed.Stage1_3_Bias), a, 96, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 3136, inChannels: 96, inChannelsPadded: 96, weights: w.Slice(Packed.Stage1_3_Weight, 9216), bias: w.Slice(Packed.Stage1_3_Bias, 96), output: a, outChannelsPadded: 96, relu: true);
             // stage2.0   dwconv3x3/2  96           56x56 -> 28x28     + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 56, 56, 96, w.Slice(Packed.Stage2_0_Weight), w.Slice(Packed.Stage2_0_Bias), b, 28, 28, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 56, inWidth: 56, channelsPadded: 96, weights: w.Slice(Packed.Stage2_0_Weight, 864), bias: w.Slice(Packed.Stage2_0_Bias, 96), output: b, outHeight: 28, outWidth: 28, stride: 2, relu: true);
             // stage2.1   conv1x1      96 -> 192    28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 96, 96, w.Slice(Packed.Stage2_1_Weight), w.Slice(Packed.Stage2_1_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 96, inChannelsPadded: 96, weights: w.Slice(Packed.Stage2_1_Weight, 18432), bias: w.Slice(Packed.Stage2_1_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.2   dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_2_Weight), w.Slice(Packed.Stage2_2_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_2_Weight, 1728), bias: w.Slice(Packed.Stage2_2_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.3   conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_3_Weight), w.Slice(Packed.Stage2_3_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_3_Weight, 36864), bias: w.Slice(Packed.Stage2_3_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.4   dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_4_Weight), w.Slice(Packed.Stage2_4_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_4_Weight, 1728), bias: w.Slice(Packed.Stage2_4_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.5   conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_5_Weight), w.Slice(Packed.Stage2_5_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_5_Weight, 36864), bias: w.Slice(Packed.Stage2_5_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.6   dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_6_Weight), w.Slice(Packed.Stage2_6_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_6_Weight, 1728), bias: w.Slice(Packed.Stage2_6_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.7   conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_7_Weight), w.Slice(Packed.Stage2_7_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_7_Weight, 36864), bias: w.Slice(Packed.Stage2_7_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.8   dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_8_Weight), w.Slice(Packed.Stage2_8_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_8_Weight, 1728), bias: w.Slice(Packed.Stage2_8_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.9   conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_9_Weight), w.Slice(Packed.Stage2_9_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_9_Weight, 36864), bias: w.Slice(Packed.Stage2_9_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.10  dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_10_Weight), w.Slice(Packed.Stage2_10_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_10_Weight, 1728), bias: w.Slice(Packed.Stage2_10_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.11  conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_11_Weight), w.Slice(Packed.Stage2_11_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_11_Weight, 36864), bias: w.Slice(Packed.Stage2_11_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.12  dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_12_Weight), w.Slice(Packed.Stage2_12_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_12_Weight, 1728), bias: w.Slice(Packed.Stage2_12_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.13  conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_13_Weight), w.Slice(Packed.Stage2_13_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_13_Weight, 36864), bias: w.Slice(Packed.Stage2_13_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
             // stage2.14  dwconv3x3/1  192          28x28              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage2_14_Weight), w.Slice(Packed.Stage2_14_Bias), b, 28, 28, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage2_14_Weight, 1728), bias: w.Slice(Packed.Stage2_14_Bias, 192), output: b, outHeight: 28, outWidth: 28, stride: 1, relu: true);
             // stage2.15  conv1x1      192 -> 192   28x28              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 784, 192, 192, w.Slice(Packed.Stage2_15_Weight), w.Slice(Packed.Stage2_15_Bias), a, 192, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 784, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage2_15_Weight, 36864), bias: w.Slice(Packed.Stage2_15_Bias, 192), output: a, outChannelsPadded: 192, relu: true);
 
             // stride-8 feature map: 192x28x28
             if (!stride8.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 784, 192, 192, stride8);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 784, channels: 192, channelsPadded: 192, output: stride8);
             }
 
             if (logits.IsEmpty && stride16.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -254,50 +156,50 @@ namespace TestApp
             }
 
             // stage3.0   dwconv3x3/2  192          28x28 -> 14x14     + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 28, 28, 192, w.Slice(Packed.Stage3_0_Weight), w.Slice(Packed.Stage3_0_Bias), b, 14, 14, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 28, inWidth: 28, channelsPadded: 192, weights: w.Slice(Packed.Stage3_0_Weight, 1728), bias: w.Slice(Packed.Stage3_0_Bias, 192), output: b, outHeight: 14, outWidth: 14, stride: 2, relu: true);
             // stage3.1   conv1x1      192 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 192, 192, w.Slice(Packed.Stage3_1_Weight), w.Slice(Packed.Stage3_1_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 192, inChannelsPadded: 192, weights: w.Slice(Packed.Stage3_1_Weight, 98304), bias: w.Slice(Packed.Stage3_1_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.2   dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_2_Weight), w.Slice(Packed.Stage3_2_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_2_Weight, 4608), bias: w.Slice(Packed.Stage3_2_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.3   conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_3_Weight), w.Slice(Packed.Stage3_3_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_3_Weight, 262144), bias: w.Slice(Packed.Stage3_3_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.4   dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_4_Weight), w.Slice(Packed.Stage3_4_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_4_Weight, 4608), bias: w.Slice(Packed.Stage3_4_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.5   conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_5_Weight), w.Slice(Packed.Stage3_5_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_5_Weight, 262144), bias: w.Slice(Packed.Stage3_5_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.6   dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_6_Weight), w.Slice(Packed.Stage3_6_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_6_Weight, 4608), bias: w.Slice(Packed.Stage3_6_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.7   conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_7_Weight), w.Slice(Packed.Stage3_7_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_7_Weight, 262144), bias: w.Slice(Packed.Stage3_7_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.8   dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_8_Weight), w.Slice(Packed.Stage3_8_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_8_Weight, 4608), bias: w.Slice(Packed.Stage3_8_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.9   conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_9_Weight), w.Slice(Packed.Stage3_9_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_9_Weight, 262144), bias: w.Slice(Packed.Stage3_9_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.10  dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_10_Weight), w.Slice(Packed.Stage3_10_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_10_Weight, 4608), bias: w.Slice(Packed.Stage3_10_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.11  conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_11_Weight), w.Slice(Packed.Stage3_11_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_11_Weight, 262144), bias: w.Slice(Packed.Stage3_11_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.12  dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_12_Weight), w.Slice(Packed.Stage3_12_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_12_Weight, 4608), bias: w.Slice(Packed.Stage3_12_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.13  conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_13_Weight), w.Slice(Packed.Stage3_13_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_13_Weight, 262144), bias: w.Slice(Packed.Stage3_13_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.14  dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_14_Weight), w.Slice(Packed.Stage3_14_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_14_Weight, 4608), bias: w.Slice(Packed.Stage3_14_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.15  conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_15_Weight), w.Slice(Packed.Stage3_15_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_15_Weight, 262144), bias: w.Slice(Packed.Stage3_15_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.16  dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_16_Weight), w.Slice(Packed.Stage3_16_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_16_Weight, 4608), bias: w.Slice(Packed.Stage3_16_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.17  conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_17_Weight), w.Slice(Packed.Stage3_17_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_17_Weight, 262144), bias: w.Slice(Packed.Stage3_17_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
             // stage3.18  dwconv3x3/1  512          14x14              + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage3_18_Weight), w.Slice(Packed.Stage3_18_Bias), b, 14, 14, stride: 1, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage3_18_Weight, 4608), bias: w.Slice(Packed.Stage3_18_Bias, 512), output: b, outHeight: 14, outWidth: 14, stride: 1, relu: true);
             // stage3.19  conv1x1      512 -> 512   14x14              + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 196, 512, 512, w.Slice(Packed.Stage3_19_Weight), w.Slice(Packed.Stage3_19_Bias), a, 512, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 196, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage3_19_Weight, 262144), bias: w.Slice(Packed.Stage3_19_Bias, 512), output: a, outChannelsPadded: 512, relu: true);
 
             // stride-16 feature map: 512x14x14
             if (!stride16.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 196, 512, 512, stride16);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 196, channels: 512, channelsPadded: 512, output: stride16);
             }
 
             if (logits.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -306,14 +208,14 @@ namespace TestApp
             }
 
             // stage4.0   dwconv3x3/2  512          14x14 -> 7x7       + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 14, 14, 512, w.Slice(Packed.Stage4_0_Weight), w.Slice(Packed.Stage4_0_Bias), b, 7, 7, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 14, inWidth: 14, channelsPadded: 512, weights: w.Slice(Packed.Stage4_0_Weight, 4608), bias: w.Slice(Packed.Stage4_0_Bias, 512), output: b, outHeight: 7, outWidth: 7, stride: 2, relu: true);
             // stage4.1   conv1x1      512 -> 1280  7x7                + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 49, 512, 512, w.Slice(Packed.Stage4_1_Weight), w.Slice(Packed.Stage4_1_Bias), a, 1280, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 49, inChannels: 512, inChannelsPadded: 512, weights: w.Slice(Packed.Stage4_1_Weight, 655360), bias: w.Slice(Packed.Stage4_1_Bias, 1280), output: a, outChannelsPadded: 1280, relu: true);
 
             // stride-32 feature map: 1280x7x7
             if (!stride32.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 49, 1280, 1280, stride32);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 49, channels: 1280, channelsPadded: 1280, output: stride32);
             }
 
             if (logits.IsEmpty && embedding.IsEmpty)
@@ -322,7 +224,7 @@ namespace TestApp
             }
 
             // head: global average pool 7x7 -> linear 1280 -> 1000
-            global::MobileOne.Runtime.GlobalAvgPool.Run(a, 49, 1280, scratch.Slice(Scratch.Pooled));
+            global::MobileOne.Runtime.GlobalAvgPool.Run(a, pixels: 49, channelsPadded: 1280, output: scratch.Slice(Scratch.Pooled, 1280));
             if (!embedding.IsEmpty)
             {
                 scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);
@@ -333,334 +235,153 @@ namespace TestApp
                 return;
             }
 
-            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled), 1280, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), 1008, scratch.Slice(Scratch.Logits));
+            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled, 1280), inFeatures: 1280, weights: w.Slice(Packed.Linear_Weight, 1290240), bias: w.Slice(Packed.Linear_Bias, 1008), outFeaturesPadded: 1008, output: scratch.Slice(Scratch.Logits, 1008));
             scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);
         }
 
-        /// <summary>Reads every tensor once and packs it into the layout its kernel streams.</summary>
-        private static global::MobileOne.Runtime.AlignedFloatBuffer Pack(global::MobileOne.Runtime.WeightReader r)
-        {
-            var packed = new global::MobileOne.Runtime.AlignedFloatBuffer(Packed.Length);
-            global::System.Span<float> p = packed.Span;
-            // stage0
-            global::MobileOne.Runtime.WeightPacking.PackStem(r.Read("stage0.reparam_conv.weight"), 64, 3, p.Slice(Packed.Stage0_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage0.reparam_conv.bias"), 64, p.Slice(Packed.Stage0_Bias, 64));
-            // stage1.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage1.0.reparam_conv.weight"), 64, p.Slice(Packed.Stage1_0_Weight, 576));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.0.reparam_conv.bias"), 64, p.Slice(Packed.Stage1_0_Bias, 64));
-            // stage1.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage1.1.reparam_conv.weight"), 96, 64, p.Slice(Packed.Stage1_1_Weight, 6144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.1.reparam_conv.bias"), 96, p.Slice(Packed.Stage1_1_Bias, 96));
-            // stage1.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage1.2.reparam_conv.weight"), 96, p.Slice(Packed.Stage1_2_Weight, 864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.2.reparam_conv.bias"), 96, p.Slice(Packed.Stage1_2_Bias, 96));
-            // stage1.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage1.3.reparam_conv.weight"), 96, 96, p.Slice(Packed.Stage1_3_Weight, 9216));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.3.reparam_conv.bias"), 96, p.Slice(Packed.Stage1_3_Bias, 96));
-            // stage2.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.0.reparam_conv.weight"), 96, p.Slice(Packed.Stage2_0_Weight, 864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.0.reparam_conv.bias"), 96, p.Slice(Packed.Stage2_0_Bias, 96));
-            // stage2.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.1.reparam_conv.weight"), 192, 96, p.Slice(Packed.Stage2_1_Weight, 18432));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.1.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_1_Bias, 192));
-            // stage2.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.2.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_2_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.2.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_2_Bias, 192));
-            // stage2.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.3.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_3_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.3.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_3_Bias, 192));
-            // stage2.4
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.4.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_4_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.4.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_4_Bias, 192));
-            // stage2.5
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.5.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_5_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.5.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_5_Bias, 192));
-            // stage2.6
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.6.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_6_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.6.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_6_Bias, 192));
-            // stage2.7
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.7.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_7_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.7.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_7_Bias, 192));
-            // stage2.8
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.8.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_8_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.8.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_8_Bias, 192));
-            // stage2.9
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.9.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_9_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.9.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_9_Bias, 192));
-            // stage2.10
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.10.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_10_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.10.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_10_Bias, 192));
-            // stage2.11
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.11.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_11_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.11.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_11_Bias, 192));
-            // stage2.12
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.12.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_12_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.12.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_12_Bias, 192));
-            // stage2.13
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.13.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_13_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.13.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_13_Bias, 192));
-            // stage2.14
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.14.reparam_conv.weight"), 192, p.Slice(Packed.Stage2_14_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.14.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_14_Bias, 192));
-            // stage2.15
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.15.reparam_conv.weight"), 192, 192, p.Slice(Packed.Stage2_15_Weight, 36864));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.15.reparam_conv.bias"), 192, p.Slice(Packed.Stage2_15_Bias, 192));
-            // stage3.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.0.reparam_conv.weight"), 192, p.Slice(Packed.Stage3_0_Weight, 1728));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.0.reparam_conv.bias"), 192, p.Slice(Packed.Stage3_0_Bias, 192));
-            // stage3.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.1.reparam_conv.weight"), 512, 192, p.Slice(Packed.Stage3_1_Weight, 98304));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.1.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_1_Bias, 512));
-            // stage3.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.2.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_2_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.2.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_2_Bias, 512));
-            // stage3.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.3.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_3_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.3.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_3_Bias, 512));
-            // stage3.4
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.4.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_4_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.4.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_4_Bias, 512));
-            // stage3.5
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.5.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_5_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.5.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_5_Bias, 512));
-            // stage3.6
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.6.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_6_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.6.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_6_Bias, 512));
-            // stage3.7
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.7.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_7_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.7.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_7_Bias, 512));
-            // stage3.8
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.8.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_8_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.8.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_8_Bias, 512));
-            // stage3.9
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.9.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_9_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.9.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_9_Bias, 512));
-            // stage3.10
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.10.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_10_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.10.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_10_Bias, 512));
-            // stage3.11
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.11.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_11_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.11.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_11_Bias, 512));
-            // stage3.12
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.12.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_12_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.12.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_12_Bias, 512));
-            // stage3.13
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.13.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_13_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.13.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_13_Bias, 512));
-            // stage3.14
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.14.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_14_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.14.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_14_Bias, 512));
-            // stage3.15
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.15.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_15_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.15.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_15_Bias, 512));
-            // stage3.16
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.16.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_16_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.16.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_16_Bias, 512));
-            // stage3.17
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.17.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_17_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.17.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_17_Bias, 512));
-            // stage3.18
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.18.reparam_conv.weight"), 512, p.Slice(Packed.Stage3_18_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.18.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_18_Bias, 512));
-            // stage3.19
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.19.reparam_conv.weight"), 512, 512, p.Slice(Packed.Stage3_19_Weight, 262144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.19.reparam_conv.bias"), 512, p.Slice(Packed.Stage3_19_Bias, 512));
-            // stage4.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage4.0.reparam_conv.weight"), 512, p.Slice(Packed.Stage4_0_Weight, 4608));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.0.reparam_conv.bias"), 512, p.Slice(Packed.Stage4_0_Bias, 512));
-            // stage4.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage4.1.reparam_conv.weight"), 1280, 512, p.Slice(Packed.Stage4_1_Weight, 655360));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.1.reparam_conv.bias"), 1280, p.Slice(Packed.Stage4_1_Bias, 1280));
-            // linear
-            global::MobileOne.Runtime.WeightPacking.PackLinear(r.Read("linear.weight"), 1000, 1280, p.Slice(Packed.Linear_Weight, 1290240));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("linear.bias"), 1000, p.Slice(Packed.Linear_Bias, 1008));
-            return packed;
-        }
-
-        /// <summary>The tensors this network reads (Apple names; timm's are accepted too) and their shapes.</summary>
+        /// <summary>
+        /// The tensors this network reads (Apple names; timm's are accepted too) and their shapes,
+        /// and how and where each is packed: loading reads every tensor once and packs it into its range of the weight buffer.
+        /// </summary>
         private static readonly global::MobileOne.Runtime.TensorDescriptor[] s_tensors =
         {
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 64, 3, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 64 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 64, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 64 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 96, 64, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 96 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.weight", new[] { 96, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.bias", new[] { 96 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.weight", new[] { 96, 96, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.bias", new[] { 96 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 96, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 96 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 192, 96, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.weight", new[] { 192, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 192, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 192 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 512, 192, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.weight", new[] { 512, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 512, 1, 3, 3 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 512 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 1280, 512, 1, 1 }),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 1280 }),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 1000, 1280 }),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 1000 }),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 64, 3, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Stem, Packed.Stage0_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 64 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage0_Bias, 64),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 64, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage1_0_Weight, 576),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 64 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_0_Bias, 64),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 96, 64, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage1_1_Weight, 6144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 96 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_1_Bias, 96),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.weight", new[] { 96, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage1_2_Weight, 864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.2.reparam_conv.bias", new[] { 96 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_2_Bias, 96),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.weight", new[] { 96, 96, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage1_3_Weight, 9216),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.3.reparam_conv.bias", new[] { 96 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_3_Bias, 96),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 96, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_0_Weight, 864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 96 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_0_Bias, 96),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 192, 96, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_1_Weight, 18432),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_1_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_2_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.2.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_2_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_3_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.3.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_3_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_4_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.4.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_4_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_5_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.5.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_5_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_6_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.6.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_6_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_7_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.7.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_7_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_8_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.8.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_8_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_9_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.9.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_9_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_10_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.10.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_10_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_11_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.11.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_11_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_12_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.12.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_12_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_13_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.13.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_13_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_14_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.14.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_14_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.weight", new[] { 192, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_15_Weight, 36864),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.15.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_15_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 192, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_0_Weight, 1728),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 192 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_0_Bias, 192),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 512, 192, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_1_Weight, 98304),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_1_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_2_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_2_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_3_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_3_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_4_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.4.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_4_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_5_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.5.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_5_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_6_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.6.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_6_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_7_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.7.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_7_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_8_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.8.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_8_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_9_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.9.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_9_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_10_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.10.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_10_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_11_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.11.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_11_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_12_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.12.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_12_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_13_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.13.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_13_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_14_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.14.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_14_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_15_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.15.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_15_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_16_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.16.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_16_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_17_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.17.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_17_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_18_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.18.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_18_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.weight", new[] { 512, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_19_Weight, 262144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.19.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_19_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 512, 1, 3, 3 }, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage4_0_Weight, 4608),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 512 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_0_Bias, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 1280, 512, 1, 1 }, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage4_1_Weight, 655360),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 1280 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_1_Bias, 1280),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 1000, 1280 }, global::MobileOne.Runtime.TensorPacking.Linear, Packed.Linear_Weight, 1290240),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 1000 }, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Linear_Bias, 1008),
         };
 
-        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer; each starts on a 64-byte boundary.</summary>
+        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer, a line per layer; each starts on a 64-byte boundary.</summary>
         private static class Packed
         {
-            public const int Stage0_Weight = 0;
-            public const int Stage0_Bias = 1728;
-            public const int Stage1_0_Weight = 1792;
-            public const int Stage1_0_Bias = 2368;
-            public const int Stage1_1_Weight = 2432;
-            public const int Stage1_1_Bias = 8576;
-            public const int Stage1_2_Weight = 8672;
-            public const int Stage1_2_Bias = 9536;
-            public const int Stage1_3_Weight = 9632;
-            public const int Stage1_3_Bias = 18848;
-            public const int Stage2_0_Weight = 18944;
-            public const int Stage2_0_Bias = 19808;
-            public const int Stage2_1_Weight = 19904;
-            public const int Stage2_1_Bias = 38336;
-            public const int Stage2_2_Weight = 38528;
-            public const int Stage2_2_Bias = 40256;
-            public const int Stage2_3_Weight = 40448;
-            public const int Stage2_3_Bias = 77312;
-            public const int Stage2_4_Weight = 77504;
-            public const int Stage2_4_Bias = 79232;
-            public const int Stage2_5_Weight = 79424;
-            public const int Stage2_5_Bias = 116288;
-            public const int Stage2_6_Weight = 116480;
-            public const int Stage2_6_Bias = 118208;
-            public const int Stage2_7_Weight = 118400;
-            public const int Stage2_7_Bias = 155264;
-            public const int Stage2_8_Weight = 155456;
-            public const int Stage2_8_Bias = 157184;
-            public const int Stage2_9_Weight = 157376;
-            public const int Stage2_9_Bias = 194240;
-            public const int Stage2_10_Weight = 194432;
-            public const int Stage2_10_Bias = 196160;
-            public const int Stage2_11_Weight = 196352;
-            public const int Stage2_11_Bias = 233216;
-            public const int Stage2_12_Weight = 233408;
-            public const int Stage2_12_Bias = 235136;
-            public const int Stage2_13_Weight = 235328;
-            public const int Stage2_13_Bias = 272192;
-            public const int Stage2_14_Weight = 272384;
-            public const int Stage2_14_Bias = 274112;
-            public const int Stage2_15_Weight = 274304;
-            public const int Stage2_15_Bias = 311168;
-            public const int Stage3_0_Weight = 311360;
-            public const int Stage3_0_Bias = 313088;
-            public const int Stage3_1_Weight = 313280;
-            public const int Stage3_1_Bias = 411584;
-            public const int Stage3_2_Weight = 412096;
-            public const int Stage3_2_Bias = 416704;
-            public const int Stage3_3_Weight = 417216;
-            public const int Stage3_3_Bias = 679360;
-            public const int Stage3_4_Weight = 679872;
-            public const int Stage3_4_Bias = 684480;
-            public const int Stage3_5_Weight = 684992;
-            public const int Stage3_5_Bias = 947136;
-            public const int Stage3_6_Weight = 947648;
-            public const int Stage3_6_Bias = 952256;
-            public const int Stage3_7_Weight = 952768;
-            public const int Stage3_7_Bias = 1214912;
-            public const int Stage3_8_Weight = 1215424;
-            public const int Stage3_8_Bias = 1220032;
-            public const int Stage3_9_Weight = 1220544;
-            public const int Stage3_9_Bias = 1482688;
-            public const int Stage3_10_Weight = 1483200;
-            public const int Stage3_10_Bias = 1487808;
-            public const int Stage3_11_Weight = 1488320;
-            public const int Stage3_11_Bias = 1750464;
-            public const int Stage3_12_Weight = 1750976;
-            public const int Stage3_12_Bias = 1755584;
-            public const int Stage3_13_Weight = 1756096;
-            public const int Stage3_13_Bias = 2018240;
-            public const int Stage3_14_Weight = 2018752;
-            public const int Stage3_14_Bias = 2023360;
-            public const int Stage3_15_Weight = 2023872;
-            public const int Stage3_15_Bias = 2286016;
-            public const int Stage3_16_Weight = 2286528;
-            public const int Stage3_16_Bias = 2291136;
-            public const int Stage3_17_Weight = 2291648;
-            public const int Stage3_17_Bias = 2553792;
-            public const int Stage3_18_Weight = 2554304;
-            public const int Stage3_18_Bias = 2558912;
-            public const int Stage3_19_Weight = 2559424;
-            public const int Stage3_19_Bias = 2821568;
-            public const int Stage4_0_Weight = 2822080;
-            public const int Stage4_0_Bias = 2826688;
-            public const int Stage4_1_Weight = 2827200;
-            public const int Stage4_1_Bias = 3482560;
-            public const int Linear_Weight = 3483840;
-            public const int Linear_Bias = 4774080;
+            public const int Stage0_Weight = 0, Stage0_Bias = 1728;
+            public const int Stage1_0_Weight = 1792, Stage1_0_Bias = 2368;
+            public const int Stage1_1_Weight = 2432, Stage1_1_Bias = 8576;
+            public const int Stage1_2_Weight = 8672, Stage1_2_Bias = 9536;
+            public const int Stage1_3_Weight = 9632, Stage1_3_Bias = 18848;
+            public const int Stage2_0_Weight = 18944, Stage2_0_Bias = 19808;
+            public const int Stage2_1_Weight = 19904, Stage2_1_Bias = 38336;
+            public const int Stage2_2_Weight = 38528, Stage2_2_Bias = 40256;
+            public const int Stage2_3_Weight = 40448, Stage2_3_Bias = 77312;
+            public const int Stage2_4_Weight = 77504, Stage2_4_Bias = 79232;
+            public const int Stage2_5_Weight = 79424, Stage2_5_Bias = 116288;
+            public const int Stage2_6_Weight = 116480, Stage2_6_Bias = 118208;
+            public const int Stage2_7_Weight = 118400, Stage2_7_Bias = 155264;
+            public const int Stage2_8_Weight = 155456, Stage2_8_Bias = 157184;
+            public const int Stage2_9_Weight = 157376, Stage2_9_Bias = 194240;
+            public const int Stage2_10_Weight = 194432, Stage2_10_Bias = 196160;
+            public const int Stage2_11_Weight = 196352, Stage2_11_Bias = 233216;
+            public const int Stage2_12_Weight = 233408, Stage2_12_Bias = 235136;
+            public const int Stage2_13_Weight = 235328, Stage2_13_Bias = 272192;
+            public const int Stage2_14_Weight = 272384, Stage2_14_Bias = 274112;
+            public const int Stage2_15_Weight = 274304, Stage2_15_Bias = 311168;
+            public const int Stage3_0_Weight = 311360, Stage3_0_Bias = 313088;
+            public const int Stage3_1_Weight = 313280, Stage3_1_Bias = 411584;
+            public const int Stage3_2_Weight = 412096, Stage3_2_Bias = 416704;
+            public const int Stage3_3_Weight = 417216, Stage3_3_Bias = 679360;
+            public const int Stage3_4_Weight = 679872, Stage3_4_Bias = 684480;
+            public const int Stage3_5_Weight = 684992, Stage3_5_Bias = 947136;
+            public const int Stage3_6_Weight = 947648, Stage3_6_Bias = 952256;
+            public const int Stage3_7_Weight = 952768, Stage3_7_Bias = 1214912;
+            public const int Stage3_8_Weight = 1215424, Stage3_8_Bias = 1220032;
+            public const int Stage3_9_Weight = 1220544, Stage3_9_Bias = 1482688;
+            public const int Stage3_10_Weight = 1483200, Stage3_10_Bias = 1487808;
+            public const int Stage3_11_Weight = 1488320, Stage3_11_Bias = 1750464;
+            public const int Stage3_12_Weight = 1750976, Stage3_12_Bias = 1755584;
+            public const int Stage3_13_Weight = 1756096, Stage3_13_Bias = 2018240;
+            public const int Stage3_14_Weight = 2018752, Stage3_14_Bias = 2023360;
+            public const int Stage3_15_Weight = 2023872, Stage3_15_Bias = 2286016;
+            public const int Stage3_16_Weight = 2286528, Stage3_16_Bias = 2291136;
+            public const int Stage3_17_Weight = 2291648, Stage3_17_Bias = 2553792;
+            public const int Stage3_18_Weight = 2554304, Stage3_18_Bias = 2558912;
+            public const int Stage3_19_Weight = 2559424, Stage3_19_Bias = 2821568;
+            public const int Stage4_0_Weight = 2822080, Stage4_0_Bias = 2826688;
+            public const int Stage4_1_Weight = 2827200, Stage4_1_Bias = 3482560;
+            public const int Linear_Weight = 3483840, Linear_Bias = 4774080;
             public const int Length = 4775088;
         }
 

@@ -13,7 +13,7 @@ namespace TestApp
     /// One inference uses up to <see cref="global::MobileOne.Runtime.Parallelism.MaxDegreeOfParallelism"/> threads (default 1).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MobileOne.Generator", "0.1.0")]
-    public sealed partial class TinySe : global::MobileOne.Runtime.IMobileOneNetwork
+    public sealed partial class TinySe : global::MobileOne.Runtime.MobileOneNetwork<TinySe>, global::MobileOne.Runtime.IMobileOneModel<TinySe>
     {
         /// <summary>Channels of the input image.</summary>
         public const int InputChannels = 1;
@@ -83,28 +83,22 @@ namespace TestApp
             "truck \"big\" \\ 9",
         });
 
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputChannels => InputChannels;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputHeight => InputHeight;
-        int global::MobileOne.Runtime.IMobileOneNetwork.InputWidth => InputWidth;
-        int global::MobileOne.Runtime.IMobileOneNetwork.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.InputChannels => InputChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.InputHeight => InputHeight;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.InputWidth => InputWidth;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.NumClasses => NumClasses;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.FeatureChannels => FeatureChannels;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.Stride8Length => Stride8Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.Stride16Length => Stride16Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.Stride32Length => Stride32Length;
+        static global::System.Collections.Generic.IReadOnlyList<global::MobileOne.Runtime.TensorDescriptor> global::MobileOne.Runtime.IMobileOneModel<TinySe>.Tensors => s_tensors;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.PackedLength => Packed.Length;
+        static int global::MobileOne.Runtime.IMobileOneModel<TinySe>.ScratchLength => Scratch.Length;
+        static TinySe global::MobileOne.Runtime.IMobileOneModel<TinySe>.Create(global::MobileOne.Runtime.AlignedFloatBuffer weights) => new TinySe(weights);
 
-        private readonly global::MobileOne.Runtime.AlignedFloatBuffer _weights;
+        private TinySe(global::MobileOne.Runtime.AlignedFloatBuffer weights) : base(weights) { }
 
-        private static int s_warmedUp;
-
-        private TinySe(global::MobileOne.Runtime.AlignedFloatBuffer weights)
-        {
-            _weights = weights;
-
-            // The first instance in a process runs one inference on zeros, so that every kernel this network uses is
-            // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.
-            if (global::System.Threading.Interlocked.Exchange(ref s_warmedUp, 1) == 0)
-            {
-                Run(new float[InputLength], new float[NumClasses]);
-            }
-        }
-
-        private static readonly global::System.Lazy<TinySe> s_default = new global::System.Lazy<TinySe>(LoadEmbedded);
+        private static readonly global::System.Lazy<TinySe> s_default = new global::System.Lazy<TinySe>(() => LoadEmbedded("MobileOne.Weights.tiny_se.safetensors", expectedLength: 13448, expectedHeaderHash: 0x1D85271C2DE6A47FUL));
 
         /// <summary>The network with the weights embedded from tiny_se.safetensors, loaded and packed on first use.</summary>
         public static TinySe Default => s_default.Value;
@@ -120,143 +114,37 @@ namespace TestApp
         /// <param name="batchSize">Number of images.</param>
         public static void Infer(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> logits, int batchSize) => s_default.Value.Run(inputs, logits, batchSize);
 
-        private static TinySe LoadEmbedded()
-        {
-            const string resourceName = "MobileOne.Weights.tiny_se.safetensors";
-            using global::System.IO.Stream? stream = typeof(TinySe).Assembly.GetManifestResourceStream(resourceName);
-            if (stream == null)
-            {
-                throw new global::System.InvalidOperationException("The weights of TinySe are not embedded in this assembly (resource '" + resourceName + "' is missing). " +
-                    "MobileOne.Generator's build targets embed every .safetensors AdditionalFile; use TinySe.Load(path) to bind weights at run time instead.");
-            }
-
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromEmbedded(stream, resourceName, s_tensors, expectedLength: 13448, expectedHeaderHash: 0x1D85271C2DE6A47FUL);
-            return new TinySe(Pack(reader));
-        }
-
         /// <summary>Binds weights from a safetensors file (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The file is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static TinySe Load(string path)
-        {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromFile(path, s_tensors);
-            return new TinySe(Pack(reader));
-        }
+        public static TinySe Load(string path) => LoadFile(path);
 
         /// <summary>Binds weights from a safetensors stream (F32, F16 or BF16; Apple's or timm's names) to this architecture.</summary>
         /// <exception cref="global::MobileOne.Runtime.WeightFileException">The stream is malformed or does not match the architecture; the message names the first mismatching tensor.</exception>
-        public static TinySe Load(global::System.IO.Stream stream)
+        public static TinySe Load(global::System.IO.Stream stream) => LoadStream(stream);
+
+        /// <inheritdoc/>
+        protected override void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
         {
-            using global::MobileOne.Runtime.WeightReader reader = global::MobileOne.Runtime.WeightReader.FromStream(stream, s_tensors);
-            return new TinySe(Pack(reader));
-        }
-
-        /// <summary>Classifies one image.</summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 1 x 34 x 40, CHW, normalised.</param>
-        /// <param name="logits">Receives <see cref="NumClasses"/> logits.</param>
-        public void Run(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (1 x 34 x 40, CHW), got {input.Length}.", nameof(input));
-            }
-
-            if (logits.Length != NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            Forward(input, logits, ScratchForThisThread(), default, default, default, default);
-        }
-
-        /// <summary>Classifies <paramref name="batchSize"/> images stored one after another.</summary>
-        /// <param name="inputs"><paramref name="batchSize"/> x <see cref="InputLength"/> floats.</param>
-        /// <param name="logits">Receives <paramref name="batchSize"/> x <see cref="NumClasses"/> logits.</param>
-        /// <param name="batchSize">Number of images.</param>
-        public void Run(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> logits, int batchSize)
-        {
-            if (batchSize < 0)
-            {
-                throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must not be negative.");
-            }
-
-            if (inputs.Length != (long)batchSize * InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {batchSize} x {InputLength} input floats (1 x 34 x 40 per image, CHW), got {inputs.Length}.", nameof(inputs));
-            }
-
-            if (logits.Length != (long)batchSize * NumClasses)
-            {
-                throw new global::System.ArgumentException($"Expected room for {batchSize} x {NumClasses} logits, got {logits.Length}.", nameof(logits));
-            }
-
-            // Images are split across up to Parallelism.MaxDegreeOfParallelism threads (default 1).
-            global::MobileOne.Runtime.Parallelism.RunBatch(this, inputs, logits, batchSize);
-        }
-
-        /// <summary>
-        /// Runs the network as a backbone (for detection or segmentation heads) and writes its stride-8, -16 and -32
-        /// feature maps (CHW, after ReLU) and the pooled embedding. Pass an empty span for any output you do not need;
-        /// the layers after the last requested output are skipped. Allocates nothing after the first call on a thread.
-        /// </summary>
-        /// <param name="input"><see cref="InputLength"/> floats: 1 x 34 x 40, CHW, normalised.</param>
-        /// <param name="stride8">Empty, or <see cref="Stride8Length"/> floats.</param>
-        /// <param name="stride16">Empty, or <see cref="Stride16Length"/> floats.</param>
-        /// <param name="stride32">Empty, or <see cref="Stride32Length"/> floats.</param>
-        /// <param name="embedding">Empty, or <see cref="FeatureChannels"/> floats: the global average of the stride-32 map.</param>
-        public void RunFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            if (input.Length != InputLength)
-            {
-                throw new global::System.ArgumentException($"Expected {InputLength} input floats (1 x 34 x 40, CHW), got {input.Length}.", nameof(input));
-            }
-
-            CheckFeatureLength(stride8, Stride8Length, nameof(stride8));
-            CheckFeatureLength(stride16, Stride16Length, nameof(stride16));
-            CheckFeatureLength(stride32, Stride32Length, nameof(stride32));
-            CheckFeatureLength(embedding, FeatureChannels, nameof(embedding));
-            Forward(input, default, ScratchForThisThread(), stride8, stride16, stride32, embedding);
-        }
-
-        private static void CheckFeatureLength(global::System.Span<float> span, int length, string name)
-        {
-            if (!span.IsEmpty && span.Length != length)
-            {
-                throw new global::System.ArgumentException($"Expected an empty span or {length} floats, got {span.Length}.", name);
-            }
-        }
-
-        /// <summary>Activation buffers: one set per thread, so concurrent calls never share them.</summary>
-        [global::System.ThreadStatic]
-        private static global::MobileOne.Runtime.AlignedFloatBuffer? t_scratch;
-
-        private static global::System.Span<float> ScratchForThisThread() => (t_scratch ??= new global::MobileOne.Runtime.AlignedFloatBuffer(Scratch.Length)).Span;
-
-        /// <summary>The network, layer by layer. Activations are NHWC with channels padded to 16 (docs/design.md).</summary>
-        /// <remarks>
-        /// Empty <paramref name="logits"/> skips the classifier; non-empty feature spans receive the stride-8/16/32 maps and the embedding.
-        /// </remarks>
-        private void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> logits, global::System.Span<float> scratch, global::System.Span<float> stride8, global::System.Span<float> stride16, global::System.Span<float> stride32, global::System.Span<float> embedding)
-        {
-            global::System.ReadOnlySpan<float> w = _weights.Span;
+            global::System.ReadOnlySpan<float> w = Weights;
             global::System.Span<float> a = scratch.Slice(Scratch.A, Scratch.ActivationLength);
             global::System.Span<float> b = scratch.Slice(Scratch.B, Scratch.ActivationLength);
             global::System.Span<float> se = scratch.Slice(Scratch.SqueezeExcite);
 
             // stage0     conv3x3/2    1 -> 8       34x40 -> 17x20     + ReLU
-            global::MobileOne.Runtime.StemConv3x3.Run(input, 1, 34, 40, w.Slice(Packed.Stage0_Weight), w.Slice(Packed.Stage0_Bias), a, 16, 17, 20, stride: 2, relu: true);
+            global::MobileOne.Runtime.StemConv3x3.Run(input, inChannels: 1, inHeight: 34, inWidth: 40, weights: w.Slice(Packed.Stage0_Weight, 144), bias: w.Slice(Packed.Stage0_Bias, 16), output: a, outChannelsPadded: 16, outHeight: 17, outWidth: 20, stride: 2, relu: true);
             // stage1.0   dwconv3x3/2  8            17x20 -> 9x10      + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 17, 20, 16, w.Slice(Packed.Stage1_0_Weight), w.Slice(Packed.Stage1_0_Bias), b, 9, 10, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 17, inWidth: 20, channelsPadded: 16, weights: w.Slice(Packed.Stage1_0_Weight, 144), bias: w.Slice(Packed.Stage1_0_Bias, 16), output: b, outHeight: 9, outWidth: 10, stride: 2, relu: true);
             // stage1.1   conv1x1      8 -> 8       9x10               + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 90, 8, 16, w.Slice(Packed.Stage1_1_Weight), w.Slice(Packed.Stage1_1_Bias), a, 16, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 90, inChannels: 8, inChannelsPadded: 16, weights: w.Slice(Packed.Stage1_1_Weight, 128), bias: w.Slice(Packed.Stage1_1_Bias, 16), output: a, outChannelsPadded: 16, relu: true);
             // stage2.0   dwconv3x3/2  8            9x10 -> 5x5        + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 9, 10, 16, w.Slice(Packed.Stage2_0_Weight), w.Slice(Packed.Stage2_0_Bias), b, 5, 5, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 9, inWidth: 10, channelsPadded: 16, weights: w.Slice(Packed.Stage2_0_Weight, 144), bias: w.Slice(Packed.Stage2_0_Bias, 16), output: b, outHeight: 5, outWidth: 5, stride: 2, relu: true);
             // stage2.1   conv1x1      8 -> 16      5x5                + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 25, 8, 16, w.Slice(Packed.Stage2_1_Weight), w.Slice(Packed.Stage2_1_Bias), a, 16, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 25, inChannels: 8, inChannelsPadded: 16, weights: w.Slice(Packed.Stage2_1_Weight, 128), bias: w.Slice(Packed.Stage2_1_Bias, 16), output: a, outChannelsPadded: 16, relu: true);
 
             // stride-8 feature map: 16x5x5
             if (!stride8.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 25, 16, 16, stride8);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 25, channels: 16, channelsPadded: 16, output: stride8);
             }
 
             if (logits.IsEmpty && stride16.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -265,20 +153,20 @@ namespace TestApp
             }
 
             // stage3.0   dwconv3x3/2  16           5x5 -> 3x3         + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 5, 5, 16, w.Slice(Packed.Stage3_0_Weight), w.Slice(Packed.Stage3_0_Bias), b, 3, 3, stride: 2, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 5, inWidth: 5, channelsPadded: 16, weights: w.Slice(Packed.Stage3_0_Weight, 144), bias: w.Slice(Packed.Stage3_0_Bias, 16), output: b, outHeight: 3, outWidth: 3, stride: 2, relu: true);
             // stage3.1   conv1x1      16 -> 16     3x3                + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 9, 16, 16, w.Slice(Packed.Stage3_1_Weight), w.Slice(Packed.Stage3_1_Bias), a, 16, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 9, inChannels: 16, inChannelsPadded: 16, weights: w.Slice(Packed.Stage3_1_Weight, 256), bias: w.Slice(Packed.Stage3_1_Bias, 16), output: a, outChannelsPadded: 16, relu: true);
             // stage3.2   dwconv3x3/1  16           3x3                + SE(1) + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 3, 3, 16, w.Slice(Packed.Stage3_2_Weight), w.Slice(Packed.Stage3_2_Bias), b, 3, 3, stride: 1, relu: false);
-            global::MobileOne.Runtime.SqueezeExcite.Run(b, 9, 16, 16, 1, w.Slice(Packed.Stage3_2_SeReduceWeight), w.Slice(Packed.Stage3_2_SeReduceBias), w.Slice(Packed.Stage3_2_SeExpandWeight), w.Slice(Packed.Stage3_2_SeExpandBias), se, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 3, inWidth: 3, channelsPadded: 16, weights: w.Slice(Packed.Stage3_2_Weight, 144), bias: w.Slice(Packed.Stage3_2_Bias, 16), output: b, outHeight: 3, outWidth: 3, stride: 1, relu: false);
+            global::MobileOne.Runtime.SqueezeExcite.Run(b, pixels: 9, channels: 16, channelsPadded: 16, reducedChannels: 1, reduceWeights: w.Slice(Packed.Stage3_2_SeReduceWeight, 16), reduceBias: w.Slice(Packed.Stage3_2_SeReduceBias, 16), expandWeights: w.Slice(Packed.Stage3_2_SeExpandWeight, 16), expandBias: w.Slice(Packed.Stage3_2_SeExpandBias, 16), scratch: se, relu: true);
             // stage3.3   conv1x1      16 -> 16     3x3                + SE(1) + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 9, 16, 16, w.Slice(Packed.Stage3_3_Weight), w.Slice(Packed.Stage3_3_Bias), a, 16, relu: false);
-            global::MobileOne.Runtime.SqueezeExcite.Run(a, 9, 16, 16, 1, w.Slice(Packed.Stage3_3_SeReduceWeight), w.Slice(Packed.Stage3_3_SeReduceBias), w.Slice(Packed.Stage3_3_SeExpandWeight), w.Slice(Packed.Stage3_3_SeExpandBias), se, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 9, inChannels: 16, inChannelsPadded: 16, weights: w.Slice(Packed.Stage3_3_Weight, 256), bias: w.Slice(Packed.Stage3_3_Bias, 16), output: a, outChannelsPadded: 16, relu: false);
+            global::MobileOne.Runtime.SqueezeExcite.Run(a, pixels: 9, channels: 16, channelsPadded: 16, reducedChannels: 1, reduceWeights: w.Slice(Packed.Stage3_3_SeReduceWeight, 16), reduceBias: w.Slice(Packed.Stage3_3_SeReduceBias, 16), expandWeights: w.Slice(Packed.Stage3_3_SeExpandWeight, 16), expandBias: w.Slice(Packed.Stage3_3_SeExpandBias, 16), scratch: se, relu: true);
 
             // stride-16 feature map: 16x3x3
             if (!stride16.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 9, 16, 16, stride16);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 9, channels: 16, channelsPadded: 16, output: stride16);
             }
 
             if (logits.IsEmpty && stride32.IsEmpty && embedding.IsEmpty)
@@ -287,16 +175,16 @@ namespace TestApp
             }
 
             // stage4.0   dwconv3x3/2  16           3x3 -> 2x2         + SE(1) + ReLU
-            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, 3, 3, 16, w.Slice(Packed.Stage4_0_Weight), w.Slice(Packed.Stage4_0_Bias), b, 2, 2, stride: 2, relu: false);
-            global::MobileOne.Runtime.SqueezeExcite.Run(b, 4, 16, 16, 1, w.Slice(Packed.Stage4_0_SeReduceWeight), w.Slice(Packed.Stage4_0_SeReduceBias), w.Slice(Packed.Stage4_0_SeExpandWeight), w.Slice(Packed.Stage4_0_SeExpandBias), se, relu: true);
+            global::MobileOne.Runtime.DepthwiseConv3x3.Run(a, inHeight: 3, inWidth: 3, channelsPadded: 16, weights: w.Slice(Packed.Stage4_0_Weight, 144), bias: w.Slice(Packed.Stage4_0_Bias, 16), output: b, outHeight: 2, outWidth: 2, stride: 2, relu: false);
+            global::MobileOne.Runtime.SqueezeExcite.Run(b, pixels: 4, channels: 16, channelsPadded: 16, reducedChannels: 1, reduceWeights: w.Slice(Packed.Stage4_0_SeReduceWeight, 16), reduceBias: w.Slice(Packed.Stage4_0_SeReduceBias, 16), expandWeights: w.Slice(Packed.Stage4_0_SeExpandWeight, 16), expandBias: w.Slice(Packed.Stage4_0_SeExpandBias, 16), scratch: se, relu: true);
             // stage4.1   conv1x1      16 -> 24     2x2                + SE(1) + ReLU
-            global::MobileOne.Runtime.PointwiseConv.Run(b, 4, 16, 16, w.Slice(Packed.Stage4_1_Weight), w.Slice(Packed.Stage4_1_Bias), a, 32, relu: false);
-            global::MobileOne.Runtime.SqueezeExcite.Run(a, 4, 24, 32, 1, w.Slice(Packed.Stage4_1_SeReduceWeight), w.Slice(Packed.Stage4_1_SeReduceBias), w.Slice(Packed.Stage4_1_SeExpandWeight), w.Slice(Packed.Stage4_1_SeExpandBias), se, relu: true);
+            global::MobileOne.Runtime.PointwiseConv.Run(b, pixels: 4, inChannels: 16, inChannelsPadded: 16, weights: w.Slice(Packed.Stage4_1_Weight, 512), bias: w.Slice(Packed.Stage4_1_Bias, 32), output: a, outChannelsPadded: 32, relu: false);
+            global::MobileOne.Runtime.SqueezeExcite.Run(a, pixels: 4, channels: 24, channelsPadded: 32, reducedChannels: 1, reduceWeights: w.Slice(Packed.Stage4_1_SeReduceWeight, 32), reduceBias: w.Slice(Packed.Stage4_1_SeReduceBias, 16), expandWeights: w.Slice(Packed.Stage4_1_SeExpandWeight, 32), expandBias: w.Slice(Packed.Stage4_1_SeExpandBias, 32), scratch: se, relu: true);
 
             // stride-32 feature map: 24x2x2
             if (!stride32.IsEmpty)
             {
-                global::MobileOne.Runtime.FeatureMapToChw.Run(a, 4, 24, 32, stride32);
+                global::MobileOne.Runtime.FeatureMapToChw.Run(a, pixels: 4, channels: 24, channelsPadded: 32, output: stride32);
             }
 
             if (logits.IsEmpty && embedding.IsEmpty)
@@ -305,7 +193,7 @@ namespace TestApp
             }
 
             // head: global average pool 2x2 -> linear 24 -> 10
-            global::MobileOne.Runtime.GlobalAvgPool.Run(a, 4, 32, scratch.Slice(Scratch.Pooled));
+            global::MobileOne.Runtime.GlobalAvgPool.Run(a, pixels: 4, channelsPadded: 32, output: scratch.Slice(Scratch.Pooled, 32));
             if (!embedding.IsEmpty)
             {
                 scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);
@@ -316,158 +204,73 @@ namespace TestApp
                 return;
             }
 
-            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled), 24, w.Slice(Packed.Linear_Weight), w.Slice(Packed.Linear_Bias), 16, scratch.Slice(Scratch.Logits));
+            global::MobileOne.Runtime.Linear.Run(scratch.Slice(Scratch.Pooled, 32), inFeatures: 24, weights: w.Slice(Packed.Linear_Weight, 384), bias: w.Slice(Packed.Linear_Bias, 16), outFeaturesPadded: 16, output: scratch.Slice(Scratch.Logits, 16));
             scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);
         }
 
-        /// <summary>Reads every tensor once and packs it into the layout its kernel streams.</summary>
-        private static global::MobileOne.Runtime.AlignedFloatBuffer Pack(global::MobileOne.Runtime.WeightReader r)
-        {
-            var packed = new global::MobileOne.Runtime.AlignedFloatBuffer(Packed.Length);
-            global::System.Span<float> p = packed.Span;
-            // stage0
-            global::MobileOne.Runtime.WeightPacking.PackStem(r.Read("stage0.reparam_conv.weight"), 8, 1, p.Slice(Packed.Stage0_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage0.reparam_conv.bias"), 8, p.Slice(Packed.Stage0_Bias, 16));
-            // stage1.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage1.0.reparam_conv.weight"), 8, p.Slice(Packed.Stage1_0_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.0.reparam_conv.bias"), 8, p.Slice(Packed.Stage1_0_Bias, 16));
-            // stage1.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage1.1.reparam_conv.weight"), 8, 8, p.Slice(Packed.Stage1_1_Weight, 128));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage1.1.reparam_conv.bias"), 8, p.Slice(Packed.Stage1_1_Bias, 16));
-            // stage2.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage2.0.reparam_conv.weight"), 8, p.Slice(Packed.Stage2_0_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.0.reparam_conv.bias"), 8, p.Slice(Packed.Stage2_0_Bias, 16));
-            // stage2.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage2.1.reparam_conv.weight"), 16, 8, p.Slice(Packed.Stage2_1_Weight, 128));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage2.1.reparam_conv.bias"), 16, p.Slice(Packed.Stage2_1_Bias, 16));
-            // stage3.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.0.reparam_conv.weight"), 16, p.Slice(Packed.Stage3_0_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.0.reparam_conv.bias"), 16, p.Slice(Packed.Stage3_0_Bias, 16));
-            // stage3.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.1.reparam_conv.weight"), 16, 16, p.Slice(Packed.Stage3_1_Weight, 256));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.1.reparam_conv.bias"), 16, p.Slice(Packed.Stage3_1_Bias, 16));
-            // stage3.2
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage3.2.reparam_conv.weight"), 16, p.Slice(Packed.Stage3_2_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.2.reparam_conv.bias"), 16, p.Slice(Packed.Stage3_2_Bias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeReduce(r.Read("stage3.2.se.reduce.weight"), 1, 16, p.Slice(Packed.Stage3_2_SeReduceWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.2.se.reduce.bias"), 1, p.Slice(Packed.Stage3_2_SeReduceBias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeExpand(r.Read("stage3.2.se.expand.weight"), 16, 1, p.Slice(Packed.Stage3_2_SeExpandWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.2.se.expand.bias"), 16, p.Slice(Packed.Stage3_2_SeExpandBias, 16));
-            // stage3.3
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage3.3.reparam_conv.weight"), 16, 16, p.Slice(Packed.Stage3_3_Weight, 256));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.3.reparam_conv.bias"), 16, p.Slice(Packed.Stage3_3_Bias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeReduce(r.Read("stage3.3.se.reduce.weight"), 1, 16, p.Slice(Packed.Stage3_3_SeReduceWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.3.se.reduce.bias"), 1, p.Slice(Packed.Stage3_3_SeReduceBias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeExpand(r.Read("stage3.3.se.expand.weight"), 16, 1, p.Slice(Packed.Stage3_3_SeExpandWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage3.3.se.expand.bias"), 16, p.Slice(Packed.Stage3_3_SeExpandBias, 16));
-            // stage4.0
-            global::MobileOne.Runtime.WeightPacking.PackDepthwise(r.Read("stage4.0.reparam_conv.weight"), 16, p.Slice(Packed.Stage4_0_Weight, 144));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.0.reparam_conv.bias"), 16, p.Slice(Packed.Stage4_0_Bias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeReduce(r.Read("stage4.0.se.reduce.weight"), 1, 16, p.Slice(Packed.Stage4_0_SeReduceWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.0.se.reduce.bias"), 1, p.Slice(Packed.Stage4_0_SeReduceBias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeExpand(r.Read("stage4.0.se.expand.weight"), 16, 1, p.Slice(Packed.Stage4_0_SeExpandWeight, 16));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.0.se.expand.bias"), 16, p.Slice(Packed.Stage4_0_SeExpandBias, 16));
-            // stage4.1
-            global::MobileOne.Runtime.WeightPacking.PackPointwise(r.Read("stage4.1.reparam_conv.weight"), 24, 16, p.Slice(Packed.Stage4_1_Weight, 512));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.1.reparam_conv.bias"), 24, p.Slice(Packed.Stage4_1_Bias, 32));
-            global::MobileOne.Runtime.WeightPacking.PackSeReduce(r.Read("stage4.1.se.reduce.weight"), 1, 24, p.Slice(Packed.Stage4_1_SeReduceWeight, 32));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.1.se.reduce.bias"), 1, p.Slice(Packed.Stage4_1_SeReduceBias, 16));
-            global::MobileOne.Runtime.WeightPacking.PackSeExpand(r.Read("stage4.1.se.expand.weight"), 24, 1, p.Slice(Packed.Stage4_1_SeExpandWeight, 32));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("stage4.1.se.expand.bias"), 24, p.Slice(Packed.Stage4_1_SeExpandBias, 32));
-            // linear
-            global::MobileOne.Runtime.WeightPacking.PackLinear(r.Read("linear.weight"), 10, 24, p.Slice(Packed.Linear_Weight, 384));
-            global::MobileOne.Runtime.WeightPacking.PackBias(r.Read("linear.bias"), 10, p.Slice(Packed.Linear_Bias, 16));
-            return packed;
-        }
-
-        /// <summary>The tensors this network reads (Apple names), with dtype and data offsets as seen in tiny_se.safetensors at build time.</summary>
+        /// <summary>
+        /// The tensors this network reads (Apple names), with dtype and data offsets as seen in tiny_se.safetensors at build time,
+        /// and how and where each is packed: loading reads every tensor once and packs it into its range of the weight buffer.
+        /// </summary>
         private static readonly global::MobileOne.Runtime.TensorDescriptor[] s_tensors =
         {
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 0, 288),
-            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 8 }, "F32", 288, 320),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 320, 608),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 8 }, "F32", 608, 640),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 8, 8, 1, 1 }, "F32", 640, 896),
-            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 8 }, "F32", 896, 928),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 928, 1216),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 8 }, "F32", 1216, 1248),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 16, 8, 1, 1 }, "F32", 1248, 1760),
-            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 16 }, "F32", 1760, 1824),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 1824, 2400),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 16 }, "F32", 2400, 2464),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 16, 16, 1, 1 }, "F32", 2464, 3488),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 16 }, "F32", 3488, 3552),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 3552, 4128),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 16 }, "F32", 4128, 4192),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 4192, 4256),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.reduce.bias", new[] { 1 }, "F32", 4256, 4260),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 4260, 4324),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.expand.bias", new[] { 16 }, "F32", 4324, 4388),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 16, 16, 1, 1 }, "F32", 4388, 5412),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 16 }, "F32", 5412, 5476),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 5476, 5540),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.reduce.bias", new[] { 1 }, "F32", 5540, 5544),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 5544, 5608),
-            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.expand.bias", new[] { 16 }, "F32", 5608, 5672),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 5672, 6248),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 16 }, "F32", 6248, 6312),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 6312, 6376),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.reduce.bias", new[] { 1 }, "F32", 6376, 6380),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 6380, 6444),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.expand.bias", new[] { 16 }, "F32", 6444, 6508),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 24, 16, 1, 1 }, "F32", 6508, 8044),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 24 }, "F32", 8044, 8140),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.reduce.weight", new[] { 1, 24, 1, 1 }, "F32", 8140, 8236),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.reduce.bias", new[] { 1 }, "F32", 8236, 8240),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.expand.weight", new[] { 24, 1, 1, 1 }, "F32", 8240, 8336),
-            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.expand.bias", new[] { 24 }, "F32", 8336, 8432),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 10, 24 }, "F32", 8432, 9392),
-            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 10 }, "F32", 9392, 9432),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 0, 288, global::MobileOne.Runtime.TensorPacking.Stem, Packed.Stage0_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage0.reparam_conv.bias", new[] { 8 }, "F32", 288, 320, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage0_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 320, 608, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage1_0_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.0.reparam_conv.bias", new[] { 8 }, "F32", 608, 640, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_0_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.weight", new[] { 8, 8, 1, 1 }, "F32", 640, 896, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage1_1_Weight, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage1.1.reparam_conv.bias", new[] { 8 }, "F32", 896, 928, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage1_1_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.weight", new[] { 8, 1, 3, 3 }, "F32", 928, 1216, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage2_0_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.0.reparam_conv.bias", new[] { 8 }, "F32", 1216, 1248, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_0_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.weight", new[] { 16, 8, 1, 1 }, "F32", 1248, 1760, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage2_1_Weight, 128),
+            new global::MobileOne.Runtime.TensorDescriptor("stage2.1.reparam_conv.bias", new[] { 16 }, "F32", 1760, 1824, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage2_1_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 1824, 2400, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_0_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.0.reparam_conv.bias", new[] { 16 }, "F32", 2400, 2464, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_0_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.weight", new[] { 16, 16, 1, 1 }, "F32", 2464, 3488, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_1_Weight, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.1.reparam_conv.bias", new[] { 16 }, "F32", 3488, 3552, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_1_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 3552, 4128, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage3_2_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.reparam_conv.bias", new[] { 16 }, "F32", 4128, 4192, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_2_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 4192, 4256, global::MobileOne.Runtime.TensorPacking.SeReduce, Packed.Stage3_2_SeReduceWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.reduce.bias", new[] { 1 }, "F32", 4256, 4260, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_2_SeReduceBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 4260, 4324, global::MobileOne.Runtime.TensorPacking.SeExpand, Packed.Stage3_2_SeExpandWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.2.se.expand.bias", new[] { 16 }, "F32", 4324, 4388, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_2_SeExpandBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.weight", new[] { 16, 16, 1, 1 }, "F32", 4388, 5412, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage3_3_Weight, 256),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.reparam_conv.bias", new[] { 16 }, "F32", 5412, 5476, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_3_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 5476, 5540, global::MobileOne.Runtime.TensorPacking.SeReduce, Packed.Stage3_3_SeReduceWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.reduce.bias", new[] { 1 }, "F32", 5540, 5544, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_3_SeReduceBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 5544, 5608, global::MobileOne.Runtime.TensorPacking.SeExpand, Packed.Stage3_3_SeExpandWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage3.3.se.expand.bias", new[] { 16 }, "F32", 5608, 5672, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage3_3_SeExpandBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.weight", new[] { 16, 1, 3, 3 }, "F32", 5672, 6248, global::MobileOne.Runtime.TensorPacking.Depthwise, Packed.Stage4_0_Weight, 144),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.reparam_conv.bias", new[] { 16 }, "F32", 6248, 6312, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_0_Bias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.reduce.weight", new[] { 1, 16, 1, 1 }, "F32", 6312, 6376, global::MobileOne.Runtime.TensorPacking.SeReduce, Packed.Stage4_0_SeReduceWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.reduce.bias", new[] { 1 }, "F32", 6376, 6380, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_0_SeReduceBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.expand.weight", new[] { 16, 1, 1, 1 }, "F32", 6380, 6444, global::MobileOne.Runtime.TensorPacking.SeExpand, Packed.Stage4_0_SeExpandWeight, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.0.se.expand.bias", new[] { 16 }, "F32", 6444, 6508, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_0_SeExpandBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.weight", new[] { 24, 16, 1, 1 }, "F32", 6508, 8044, global::MobileOne.Runtime.TensorPacking.Pointwise, Packed.Stage4_1_Weight, 512),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.reparam_conv.bias", new[] { 24 }, "F32", 8044, 8140, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_1_Bias, 32),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.reduce.weight", new[] { 1, 24, 1, 1 }, "F32", 8140, 8236, global::MobileOne.Runtime.TensorPacking.SeReduce, Packed.Stage4_1_SeReduceWeight, 32),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.reduce.bias", new[] { 1 }, "F32", 8236, 8240, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_1_SeReduceBias, 16),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.expand.weight", new[] { 24, 1, 1, 1 }, "F32", 8240, 8336, global::MobileOne.Runtime.TensorPacking.SeExpand, Packed.Stage4_1_SeExpandWeight, 32),
+            new global::MobileOne.Runtime.TensorDescriptor("stage4.1.se.expand.bias", new[] { 24 }, "F32", 8336, 8432, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Stage4_1_SeExpandBias, 32),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.weight", new[] { 10, 24 }, "F32", 8432, 9392, global::MobileOne.Runtime.TensorPacking.Linear, Packed.Linear_Weight, 384),
+            new global::MobileOne.Runtime.TensorDescriptor("linear.bias", new[] { 10 }, "F32", 9392, 9432, global::MobileOne.Runtime.TensorPacking.Bias, Packed.Linear_Bias, 16),
         };
 
-        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer; each starts on a 64-byte boundary.</summary>
+        /// <summary>Offsets (in floats) of each packed tensor in the weight buffer, a line per layer; each starts on a 64-byte boundary.</summary>
         private static class Packed
         {
-            public const int Stage0_Weight = 0;
-            public const int Stage0_Bias = 144;
-            public const int Stage1_0_Weight = 160;
-            public const int Stage1_0_Bias = 304;
-            public const int Stage1_1_Weight = 320;
-            public const int Stage1_1_Bias = 448;
-            public const int Stage2_0_Weight = 464;
-            public const int Stage2_0_Bias = 608;
-            public const int Stage2_1_Weight = 624;
-            public const int Stage2_1_Bias = 752;
-            public const int Stage3_0_Weight = 768;
-            public const int Stage3_0_Bias = 912;
-            public const int Stage3_1_Weight = 928;
-            public const int Stage3_1_Bias = 1184;
-            public const int Stage3_2_Weight = 1200;
-            public const int Stage3_2_Bias = 1344;
-            public const int Stage3_2_SeReduceWeight = 1360;
-            public const int Stage3_2_SeReduceBias = 1376;
-            public const int Stage3_2_SeExpandWeight = 1392;
-            public const int Stage3_2_SeExpandBias = 1408;
-            public const int Stage3_3_Weight = 1424;
-            public const int Stage3_3_Bias = 1680;
-            public const int Stage3_3_SeReduceWeight = 1696;
-            public const int Stage3_3_SeReduceBias = 1712;
-            public const int Stage3_3_SeExpandWeight = 1728;
-            public const int Stage3_3_SeExpandBias = 1744;
-            public const int Stage4_0_Weight = 1760;
-            public const int Stage4_0_Bias = 1904;
-            public const int Stage4_0_SeReduceWeight = 1920;
-            public const int Stage4_0_SeReduceBias = 1936;
-            public const int Stage4_0_SeExpandWeight = 1952;
-            public const int Stage4_0_SeExpandBias = 1968;
-            public const int Stage4_1_Weight = 1984;
-            public const int Stage4_1_Bias = 2496;
-            public const int Stage4_1_SeReduceWeight = 2528;
-            public const int Stage4_1_SeReduceBias = 2560;
-            public const int Stage4_1_SeExpandWeight = 2576;
-            public const int Stage4_1_SeExpandBias = 2608;
-            public const int Linear_Weight = 2640;
-            public const int Linear_Bias = 3024;
+            public const int Stage0_Weight = 0, Stage0_Bias = 144;
+            public const int Stage1_0_Weight = 160, Stage1_0_Bias = 304;
+            public const int Stage1_1_Weight = 320, Stage1_1_Bias = 448;
+            public const int Stage2_0_Weight = 464, Stage2_0_Bias = 608;
+            public const int Stage2_1_Weight = 624, Stage2_1_Bias = 752;
+            public const int Stage3_0_Weight = 768, Stage3_0_Bias = 912;
+            public const int Stage3_1_Weight = 928, Stage3_1_Bias = 1184;
+            public const int Stage3_2_Weight = 1200, Stage3_2_Bias = 1344, Stage3_2_SeReduceWeight = 1360, Stage3_2_SeReduceBias = 1376, Stage3_2_SeExpandWeight = 1392, Stage3_2_SeExpandBias = 1408;
+            public const int Stage3_3_Weight = 1424, Stage3_3_Bias = 1680, Stage3_3_SeReduceWeight = 1696, Stage3_3_SeReduceBias = 1712, Stage3_3_SeExpandWeight = 1728, Stage3_3_SeExpandBias = 1744;
+            public const int Stage4_0_Weight = 1760, Stage4_0_Bias = 1904, Stage4_0_SeReduceWeight = 1920, Stage4_0_SeReduceBias = 1936, Stage4_0_SeExpandWeight = 1952, Stage4_0_SeExpandBias = 1968;
+            public const int Stage4_1_Weight = 1984, Stage4_1_Bias = 2496, Stage4_1_SeReduceWeight = 2528, Stage4_1_SeReduceBias = 2560, Stage4_1_SeExpandWeight = 2576, Stage4_1_SeExpandBias = 2608;
+            public const int Linear_Weight = 2640, Linear_Bias = 3024;
             public const int Length = 3040;
         }
 
