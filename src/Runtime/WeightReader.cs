@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using MobileOne.Model;
 using MobileOne.Formats.Safetensors;
+using MobileOne.Model;
 
 namespace MobileOne.Runtime;
 

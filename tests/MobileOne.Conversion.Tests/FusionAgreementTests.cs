@@ -128,25 +128,43 @@ public class FusionAgreementTests
             for (int j = 0; j < train.BranchesOf(l); j++)
             {
                 float[] kj = train.Tensors[$"{l.Name}.rbr_conv.{j}.conv.weight"], bj = train.Tensors[$"{l.Name}.rbr_conv.{j}.bn.bias"];
-                for (int i = 0; i < kernel.Length; i++) kernel[i] += kj[i];
-                for (int c = 0; c < bias.Length; c++) bias[c] += bj[c];
+                for (int i = 0; i < kernel.Length; i++)
+                {
+                    kernel[i] += kj[i];
+                }
+
+                for (int c = 0; c < bias.Length; c++)
+                {
+                    bias[c] += bj[c];
+                }
             }
 
             if (ks > 1)
             {
                 float[] s = train.Tensors[$"{l.Name}.rbr_scale.conv.weight"];
                 for (int c = 0; c < l.OutChannels; c++)
-                    for (int i = 0; i < cpg; i++) kernel[c * perOut + i * ks * ks + centre] += s[c * cpg + i];
+                {
+                    for (int i = 0; i < cpg; i++)
+                    {
+                        kernel[c * perOut + i * ks * ks + centre] += s[c * cpg + i];
+                    }
+                }
             }
 
             if (l.InChannels == l.OutChannels && l.Stride == 1)
             {
-                for (int c = 0; c < l.OutChannels; c++) kernel[c * perOut + (c % cpg) * ks * ks + centre] += 1;
+                for (int c = 0; c < l.OutChannels; c++)
+                {
+                    kernel[c * perOut + (c % cpg) * ks * ks + centre] += 1;
+                }
             }
 
             foreach (string part in new[] { ".se.reduce.weight", ".se.reduce.bias", ".se.expand.weight", ".se.expand.bias" })
             {
-                if (w.Contains(l.Name + part)) w.Set(l.Name + part, (float[])train.Tensors[l.Name + part].Clone());
+                if (w.Contains(l.Name + part))
+                {
+                    w.Set(l.Name + part, (float[])train.Tensors[l.Name + part].Clone());
+                }
             }
         }
 

@@ -108,7 +108,9 @@ public class WriterTests
             {
                 float actual = BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(4 * i, 4));
                 if (BitConverter.SingleToInt32Bits(actual) != BitConverter.SingleToInt32Bits(expected[i]))
+                {
                     Assert.Fail($"{t.Name}[{i}]: exported {actual:R}, weight {expected[i]:R}");
+                }
             }
         }
 
@@ -204,7 +206,9 @@ public class WriterTests
         float[] logits = batched.RunBatch(inputs.SelectMany(x => x).ToArray(), inputs.Length);
         Assert.Equal(inputs.Length * arch.NumClasses, logits.Length);
         for (int i = 0; i < inputs.Length; i++)
+        {
             LogitComparison.AssertClose(reference[i], logits.AsSpan(i * arch.NumClasses, arch.NumClasses), $"ONNX Runtime, batch item {i}");
+        }
 
         using var single = new OrtRunner(OnnxExport.Build(net, symbolicBatch: false));
         LogitComparison.AssertClose(reference[2], single.Run(inputs[2]), "ONNX Runtime, fixed batch 1");
@@ -217,7 +221,10 @@ public class WriterTests
     {
         Onnx.AttributeProto? a = n.Attribute.FirstOrDefault(a => a.Name == name);
         if (a is not null)
+        {
             return a.Type == Onnx.AttributeProto.Types.AttributeType.Ints ? a.Ints.ToArray() : new[] { a.I };
+        }
+
         return name switch
         {
             "pads" => new long[] { 0, 0, 0, 0 },
@@ -236,9 +243,14 @@ public class WriterTests
         var shape = v.Type.TensorType.Shape.Dim;
         Assert.Equal(1 + dims.Length, shape.Count);
         if (symbolicBatch)
+        {
             Assert.True(shape[0].DimParam.Length > 0, $"{name}: batch dimension is not symbolic");
+        }
         else
+        {
             Assert.Equal(1L, shape[0].DimValue);
+        }
+
         Assert.Equal(dims.Select(d => (long)d), shape.Skip(1).Select(d => d.DimValue));
     }
 }

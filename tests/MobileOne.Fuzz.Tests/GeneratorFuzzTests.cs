@@ -7,8 +7,8 @@ using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using MobileOne.Generator.Tests.Infrastructure;
 using MobileOne.Fuzz.Tests.Infrastructure;
+using MobileOne.Generator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
 

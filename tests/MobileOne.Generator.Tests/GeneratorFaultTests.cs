@@ -120,7 +120,7 @@ public class GeneratorFaultTests
         RunAssert.NoGeneratorException(run);
         Assert.Empty(run.HintNames);
         Assert.Equal(files.OrderBy(f => f, StringComparer.Ordinal), run.GeneratorDiagnostics.Select(d => d.Location.GetLineSpan().Path).OrderBy(f => f, StringComparer.Ordinal));
-        Assert.All(run.GeneratorDiagnostics, d => Assert.Contains($"InvalidOperationException in {step}: injected fault", d.GetMessage(), StringComparison.Ordinal));
+        Assert.All(run.GeneratorDiagnostics, d => Assert.Contains($"InvalidOperationException in {step}: injected fault", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         Assert.All(run.GeneratorDiagnostics, d => Assert.Equal("MO0016", d.Id));
     }
 

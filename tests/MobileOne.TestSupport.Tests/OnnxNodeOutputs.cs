@@ -33,7 +33,10 @@ internal static class OnnxNodeOutputs
         foreach (string n in names)
         {
             if (!produced.Contains(n))
+            {
                 throw new ArgumentException($"No node of the exported graph produces '{n}'.", nameof(nodeOutputs));
+            }
+
             model.Graph.Output.Add(new ValueInfoProto
             {
                 Name = n,
@@ -54,7 +57,10 @@ internal static class OnnxNodeOutputs
         using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(runOptions, new[] { OnnxGraph.InputName }, new[] { input }, outputNames);
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
         for (int i = 0; i < outputNames.Length; i++)
+        {
             result[outputNames[i]] = outputs[i].GetTensorDataAsSpan<float>().ToArray();
+        }
+
         return result;
     }
 }

@@ -129,7 +129,10 @@ public class ReferenceAgreementTests
         Assert.False(LogitComparison.Compare(DoubleReference.RunUpTo(c.Architecture, c.Weights, c.InputA, "stage3.3"), ort[OnnxNodeOutputs.LayerOutput("stage3.2")]).Passed);
         Assert.Equal(c.Architecture.Layers().Count, t.Layers.Count);
         foreach (LayerOutput l in t.Layers)
+        {
             Assert.Equal(l.Layer.OutChannels * l.Layer.OutHeight * l.Layer.OutWidth, l.Output.Length);
+        }
+
         Assert.Equal(c.Architecture.FeatureChannels, t.Pooled.Length);
         Assert.Throws<System.Collections.Generic.KeyNotFoundException>(() => DoubleReference.RunUpTo(c.Architecture, c.Weights, c.InputA, "stage9.0"));
     }

@@ -66,7 +66,11 @@ public static class ReferenceCases
     private static int StableHash(string s)
     {
         int h = 17;
-        foreach (char c in s) h = unchecked(h * 31 + c);
+        foreach (char c in s)
+        {
+            h = unchecked(h * 31 + c);
+        }
+
         return h & 0xFFFF;
     }
 }

@@ -37,6 +37,7 @@ public class SafetensorsTests
         {
             float[] v = w[name];
             for (int i = 0; i < v.Length; i++, k++)
+            {
                 v[i] = (k % 7) switch
                 {
                     0 => 1.00390625f,            // 1 + 2^-8: BF16 tie → 1 (even)
@@ -47,6 +48,7 @@ public class SafetensorsTests
                     5 => -0.0f,
                     _ => 65504.0f * (k % 2 == 0 ? 1 : -1) / 3,
                 };
+            }
         }
         return w;
     }
@@ -55,8 +57,13 @@ public class SafetensorsTests
     {
         var d = new TheoryData<string, TensorNaming>();
         foreach (string dtype in SafetensorsWriter.SupportedDtypes)
+        {
             foreach (TensorNaming naming in new[] { TensorNaming.Apple, TensorNaming.Timm })
+            {
                 d.Add(dtype, naming);
+            }
+        }
+
         return d;
     }
 
@@ -104,7 +111,9 @@ public class SafetensorsTests
                 Assert.True(MemoryMarshal.Cast<float, uint>(want).SequenceEqual(MemoryMarshal.Cast<float, uint>(back)),
                     $"{dtype} {expected[i].Name}: decoded values differ from RoundedTo({dtype})");
                 if (dtype == "F32")
+                {
                     Assert.True(MemoryMarshal.Cast<float, uint>(w[apple[i].Name]).SequenceEqual(MemoryMarshal.Cast<float, uint>(back)));
+                }
             }
             Assert.Equal(expectedOffset, p.Data.Length);
         }
@@ -142,7 +151,9 @@ public class SafetensorsTests
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.RoundTo(1, "F64"));
         float[] v = { 0.1f, -3.5f, 1e-7f, 65504f };
         foreach (string dt in SafetensorsWriter.SupportedDtypes)
+        {
             Assert.Equal(v.Select(x => SafetensorsWriter.RoundTo(x, dt)), SafetensorsWriter.Decode(SafetensorsWriter.Encode(v, dt), dt));
+        }
     }
 
     [Fact]

@@ -19,7 +19,13 @@ public sealed record ReferenceTrace(IReadOnlyList<LayerOutput> Layers, double[] 
         get
         {
             foreach (LayerOutput l in Layers)
-                if (l.Layer.Name == layerName) return l.Output;
+            {
+                if (l.Layer.Name == layerName)
+                {
+                    return l.Output;
+                }
+            }
+
             throw new KeyNotFoundException($"No layer named '{layerName}'.");
         }
     }
@@ -49,19 +55,36 @@ public static class DoubleReference
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(inputChw);
         if (inputChw.Length != arch.InputLength)
+        {
             throw new ArgumentException($"Input has {inputChw.Length} floats, expected {arch.InputLength} (CHW {arch.InputChannels}x{arch.InputHeight}x{arch.InputWidth}).");
+        }
+
         double[] x = new double[inputChw.Length];
-        for (int i = 0; i < x.Length; i++) x[i] = inputChw[i];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = inputChw[i];
+        }
+
         var outputs = new List<LayerOutput>();
         IReadOnlyList<LayerInfo> layers = arch.Layers();
         foreach (LayerInfo layer in layers)
         {
             x = Layer(layer, weights, x);
-            if (keep) outputs.Add(new LayerOutput(layer, x));
+            if (keep)
+            {
+                outputs.Add(new LayerOutput(layer, x));
+            }
+
             if (stopAfter is not null && layer.Name == stopAfter)
+            {
                 return new ReferenceTrace(new[] { new LayerOutput(layer, x) }, Array.Empty<double>(), Array.Empty<double>());
+            }
         }
-        if (stopAfter is not null) throw new KeyNotFoundException($"No layer named '{stopAfter}'.");
+        if (stopAfter is not null)
+        {
+            throw new KeyNotFoundException($"No layer named '{stopAfter}'.");
+        }
+
         LayerInfo last = layers[^1];
         double[] pooled = GlobalAveragePool(x, last.OutChannels, last.OutHeight * last.OutWidth);
         double[] logits = Linear(pooled, weights["linear.weight"], weights["linear.bias"], arch.NumClasses);
@@ -101,9 +124,21 @@ public static class DoubleReference
         int wo = (inWidth + 2 * pad - kernelSize) / stride + 1;
         outHeight = ho; outWidth = wo;
         int cinPerGroup = inChannels / groups, coutPerGroup = outChannels / groups;
-        if (input.Length != inChannels * inHeight * inWidth) throw new ArgumentException("input length");
-        if (weight.Length != outChannels * cinPerGroup * kernelSize * kernelSize) throw new ArgumentException("weight length");
-        if (bias.Length != outChannels) throw new ArgumentException("bias length");
+        if (input.Length != inChannels * inHeight * inWidth)
+        {
+            throw new ArgumentException("input length");
+        }
+
+        if (weight.Length != outChannels * cinPerGroup * kernelSize * kernelSize)
+        {
+            throw new ArgumentException("weight length");
+        }
+
+        if (bias.Length != outChannels)
+        {
+            throw new ArgumentException("bias length");
+        }
+
         int inPlane = inHeight * inWidth, outPlane = ho * wo;
         double[] output = new double[outChannels * outPlane];
         bool pointwise = kernelSize == 1 && stride == 1;
@@ -119,7 +154,11 @@ public static class DoubleReference
                 if (pointwise)
                 {
                     double wv = weight[co * cinPerGroup + ci];
-                    for (int p = 0; p < outPlane; p++) acc[p] += wv * plane[p];
+                    for (int p = 0; p < outPlane; p++)
+                    {
+                        acc[p] += wv * plane[p];
+                    }
+
                     continue;
                 }
                 for (int ky = 0; ky < kernelSize; ky++)
@@ -130,11 +169,19 @@ public static class DoubleReference
                         for (int oy = 0; oy < ho; oy++)
                         {
                             int iy = oy * stride - pad + ky;
-                            if (iy < 0 || iy >= inHeight) continue;
+                            if (iy < 0 || iy >= inHeight)
+                            {
+                                continue;
+                            }
+
                             for (int ox = 0; ox < wo; ox++)
                             {
                                 int ix = ox * stride - pad + kx;
-                                if (ix < 0 || ix >= inWidth) continue;
+                                if (ix < 0 || ix >= inWidth)
+                                {
+                                    continue;
+                                }
+
                                 acc[oy * wo + ox] += wv * plane[iy * inWidth + ix];
                             }
                         }
@@ -156,7 +203,10 @@ public static class DoubleReference
         for (int c = 0; c < channels; c++)
         {
             Span<double> plane = x.AsSpan(c * pixels, pixels);
-            for (int p = 0; p < pixels; p++) plane[p] *= gate[c];
+            for (int p = 0; p < pixels; p++)
+            {
+                plane[p] *= gate[c];
+            }
         }
     }
 
@@ -173,7 +223,11 @@ public static class DoubleReference
         for (int j = 0; j < reduced; j++)
         {
             double s = reduceBias[j];
-            for (int c = 0; c < channels; c++) s += reduceWeight[j * channels + c] * mean[c];
+            for (int c = 0; c < channels; c++)
+            {
+                s += reduceWeight[j * channels + c] * mean[c];
+            }
+
             r[j] = s > 0 ? s : 0;
         }
         preSigmoid = new double[channels];
@@ -181,7 +235,11 @@ public static class DoubleReference
         for (int c = 0; c < channels; c++)
         {
             double s = expandBias[c];
-            for (int j = 0; j < reduced; j++) s += expandWeight[c * reduced + j] * r[j];
+            for (int j = 0; j < reduced; j++)
+            {
+                s += expandWeight[c * reduced + j] * r[j];
+            }
+
             preSigmoid[c] = s;
             gate[c] = 1.0 / (1.0 + Math.Exp(-s));
         }
@@ -192,7 +250,13 @@ public static class DoubleReference
     public static void Relu(double[] x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        for (int i = 0; i < x.Length; i++) if (!(x[i] > 0)) x[i] = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (!(x[i] > 0))
+            {
+                x[i] = 0;
+            }
+        }
     }
 
     /// <summary>Mean over the spatial positions of each channel of a CHW map.</summary>
@@ -203,7 +267,11 @@ public static class DoubleReference
         for (int c = 0; c < channels; c++)
         {
             double s = 0;
-            for (int p = 0; p < pixels; p++) s += x[c * pixels + p];
+            for (int p = 0; p < pixels; p++)
+            {
+                s += x[c * pixels + p];
+            }
+
             m[c] = s / pixels;
         }
         return m;
@@ -220,7 +288,11 @@ public static class DoubleReference
         for (int o = 0; o < outFeatures; o++)
         {
             double s = bias[o];
-            for (int i = 0; i < n; i++) s += weight[o * n + i] * x[i];
+            for (int i = 0; i < n; i++)
+            {
+                s += weight[o * n + i] * x[i];
+            }
+
             y[o] = s;
         }
         return y;

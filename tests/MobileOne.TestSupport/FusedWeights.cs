@@ -55,21 +55,31 @@ public sealed class FusedWeights
     {
         ArgumentNullException.ThrowIfNull(values);
         if (values.Length != this[name].Length)
+        {
             throw new ArgumentException($"{name}: {values.Length} values, expected {this[name].Length}.");
+        }
+
         _data[name] = values;
     }
 
     /// <summary>(name, shape, values) in file order.</summary>
     public IEnumerable<(string Name, int[] Shape, float[] Values)> Tensors()
     {
-        foreach (string n in _names) yield return (n, _shapes[n], _data[n]);
+        foreach (string n in _names)
+        {
+            yield return (n, _shapes[n], _data[n]);
+        }
     }
 
     /// <summary>Deep copy.</summary>
     public FusedWeights Clone()
     {
         var c = new FusedWeights(Architecture);
-        foreach (string n in _names) c._data[n] = (float[])_data[n].Clone();
+        foreach (string n in _names)
+        {
+            c._data[n] = (float[])_data[n].Clone();
+        }
+
         return c;
     }
 
@@ -83,7 +93,10 @@ public sealed class FusedWeights
         foreach (string n in _names)
         {
             float[] src = _data[n], dst = c._data[n];
-            for (int i = 0; i < src.Length; i++) dst[i] = SafetensorsWriter.RoundTo(src[i], dtype);
+            for (int i = 0; i < src.Length; i++)
+            {
+                dst[i] = SafetensorsWriter.RoundTo(src[i], dtype);
+            }
         }
         return c;
     }
@@ -184,8 +197,10 @@ public sealed class FusedWeights
             double n = (double)probes * pixels;
             var zs = new double[probes][];
             for (int p = 0; p < probes; p++)
+            {
                 zs[p] = DoubleReference.Conv(xs[p], l.InChannels, l.InHeight, l.InWidth, cw, cb, cout,
                     l.KernelSize, l.Stride, l.Groups, out _, out _);
+            }
 
             // Remove a fraction of each channel's probe mean, then one scale for the whole layer.
             var shift = new double[cout];
@@ -194,21 +209,45 @@ public sealed class FusedWeights
             {
                 double sum = 0;
                 foreach (double[] z in zs)
-                    for (int i = c * pixels; i < (c + 1) * pixels; i++) sum += z[i];
+                {
+                    for (int i = c * pixels; i < (c + 1) * pixels; i++)
+                    {
+                        sum += z[i];
+                    }
+                }
+
                 shift[c] = MeanRemoval * sum / n;
                 foreach (double[] z in zs)
-                    for (int i = c * pixels; i < (c + 1) * pixels; i++) sumSq += (z[i] - shift[c]) * (z[i] - shift[c]);
+                {
+                    for (int i = c * pixels; i < (c + 1) * pixels; i++)
+                    {
+                        sumSq += (z[i] - shift[c]) * (z[i] - shift[c]);
+                    }
+                }
             }
             double scale = Math.Sqrt(sumSq / (n * cout));
-            if (!(scale > 1e-12)) scale = 1;
+            if (!(scale > 1e-12))
+            {
+                scale = 1;
+            }
+
             int weightsPerChannel = cw.Length / cout;
             for (int c = 0; c < cout; c++)
             {
                 double beta = ChannelMeanStd * TestData.NextGaussian(rng);
-                for (int i = c * weightsPerChannel; i < (c + 1) * weightsPerChannel; i++) cw[i] = (float)(cw[i] / scale);
+                for (int i = c * weightsPerChannel; i < (c + 1) * weightsPerChannel; i++)
+                {
+                    cw[i] = (float)(cw[i] / scale);
+                }
+
                 cb[c] = (float)((cb[c] - shift[c]) / scale + beta);
                 foreach (double[] z in zs)
-                    for (int i = c * pixels; i < (c + 1) * pixels; i++) z[i] = (z[i] - shift[c]) / scale + beta;
+                {
+                    for (int i = c * pixels; i < (c + 1) * pixels; i++)
+                    {
+                        z[i] = (z[i] - shift[c]) / scale + beta;
+                    }
+                }
             }
 
             if (l.HasSe)
@@ -224,13 +263,31 @@ public sealed class FusedWeights
                 }
                 double m = pre.Average();
                 double sd = Math.Sqrt(pre.Select(v => (v - m) * (v - m)).Average());
-                if (!(sd > 1e-3)) sd = 1e-3;
-                for (int i = 0; i < ew.Length; i++) ew[i] = (float)(ew[i] / sd);
-                for (int c = 0; c < cout; c++) eb[c] = (float)((eb[c] - m) / sd + SeGateCenter);
+                if (!(sd > 1e-3))
+                {
+                    sd = 1e-3;
+                }
+
+                for (int i = 0; i < ew.Length; i++)
+                {
+                    ew[i] = (float)(ew[i] / sd);
+                }
+
+                for (int c = 0; c < cout; c++)
+                {
+                    eb[c] = (float)((eb[c] - m) / sd + SeGateCenter);
+                }
+
                 foreach (double[] z in zs)
+                {
                     DoubleReference.SqueezeExcite(z, cout, pixels, l.SeReducedChannels, rw, rb, ew, eb);
+                }
             }
-            foreach (double[] z in zs) DoubleReference.Relu(z);
+            foreach (double[] z in zs)
+            {
+                DoubleReference.Relu(z);
+            }
+
             xs = zs;
         }
         return w;
@@ -238,6 +295,9 @@ public sealed class FusedWeights
 
     private static void Fill(float[] a, Random rng, double std)
     {
-        for (int i = 0; i < a.Length; i++) a[i] = (float)(std * TestData.NextGaussian(rng));
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (float)(std * TestData.NextGaussian(rng));
+        }
     }
 }

@@ -71,11 +71,18 @@ public static class LogitComparison
     public static LogitComparisonResult Compare(ReadOnlySpan<double> reference, ReadOnlySpan<double> actual, string label = "logits")
     {
         double maxRef = 0;
-        foreach (double r in reference) maxRef = Math.Max(maxRef, Math.Abs(r));
+        foreach (double r in reference)
+        {
+            maxRef = Math.Max(maxRef, Math.Abs(r));
+        }
+
         double tol = ToleranceFor(maxRef);
         if (reference.Length != actual.Length)
+        {
             return new LogitComparisonResult($"{label} (length {actual.Length} != reference {reference.Length})",
                 reference.Length, double.PositiveInfinity, -1, maxRef, tol);
+        }
+
         double worst = 0;
         int at = -1;
         for (int i = 0; i < reference.Length; i++)
@@ -103,7 +110,11 @@ public static class LogitComparison
     public static DistinguishabilityResult CheckDistinguishable(ReadOnlySpan<double> logitsA, ReadOnlySpan<double> logitsB,
         string label = "logits", double factor = DistinguishFactor)
     {
-        if (logitsA.Length != logitsB.Length) throw new ArgumentException("Logit vectors differ in length.");
+        if (logitsA.Length != logitsB.Length)
+        {
+            throw new ArgumentException("Logit vectors differ in length.");
+        }
+
         double spread = 0, maxAbs = 0;
         for (int i = 0; i < logitsA.Length; i++)
         {
@@ -125,7 +136,11 @@ public static class LogitComparison
     public static double[] Widen(ReadOnlySpan<float> values)
     {
         double[] d = new double[values.Length];
-        for (int i = 0; i < d.Length; i++) d[i] = values[i];
+        for (int i = 0; i < d.Length; i++)
+        {
+            d[i] = values[i];
+        }
+
         return d;
     }
 

@@ -48,9 +48,16 @@ public static class OnnxGraph
         ArgumentNullException.ThrowIfNull(arch);
         ArgumentNullException.ThrowIfNull(weights);
         if (!weights.Architecture.Equals(arch))
+        {
             throw new ArgumentException($"Weights are for {weights.Architecture}, not {arch}.", nameof(weights));
+        }
+
         var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach ((string name, _, float[] values) in weights.Tensors()) tensors[name] = values;
+        foreach ((string name, _, float[] values) in weights.Tensors())
+        {
+            tensors[name] = values;
+        }
+
         return new FusedNetwork(ToConversion(arch), tensors);
     }
 }

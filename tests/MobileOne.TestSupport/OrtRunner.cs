@@ -33,7 +33,11 @@ public sealed class OrtRunner : IDisposable
         _inputName = input.Key;
         _outputName = _session.OutputMetadata.Single().Key;
         int[] dims = input.Value.Dimensions;
-        if (dims.Length != 4) throw new ArgumentException($"Expected a 4-D input, got [{string.Join(",", dims)}].");
+        if (dims.Length != 4)
+        {
+            throw new ArgumentException($"Expected a 4-D input, got [{string.Join(",", dims)}].");
+        }
+
         _symbolicBatch = dims[0] < 0;
         _inputDims = dims[1..];
     }
@@ -57,9 +61,15 @@ public sealed class OrtRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputNchw);
         if (batch < 1 || inputNchw.Length != batch * InputLength)
+        {
             throw new ArgumentException($"Input has {inputNchw.Length} floats, expected {batch} x {InputLength}.");
+        }
+
         if (batch != 1 && !_symbolicBatch)
+        {
             throw new ArgumentException("The model has a fixed batch of 1.");
+        }
+
         long[] shape = { batch, _inputDims[0], _inputDims[1], _inputDims[2] };
         using OrtValue input = OrtValue.CreateTensorValueFromMemory(inputNchw, shape);
         using var runOptions = new RunOptions();

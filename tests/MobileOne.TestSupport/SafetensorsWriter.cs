@@ -34,7 +34,10 @@ public static class SafetensorsWriter
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(arch);
         if (!weights.Architecture.Equals(arch))
+        {
             throw new ArgumentException($"Weights are for {weights.Architecture}, not {arch}.", nameof(arch));
+        }
+
         var entries = TensorCatalog.ExpectedTensors(arch, TensorNaming.Apple).Select(t => (
             name: TensorCatalog.Rename(t.Name, naming),
             dtype,
@@ -57,7 +60,11 @@ public static class SafetensorsWriter
             if (metadata is not null)
             {
                 json.WriteStartObject("__metadata__");
-                foreach (KeyValuePair<string, string> kv in metadata) json.WriteString(kv.Key, kv.Value);
+                foreach (KeyValuePair<string, string> kv in metadata)
+                {
+                    json.WriteString(kv.Key, kv.Value);
+                }
+
                 json.WriteEndObject();
             }
             long offset = 0;
@@ -66,7 +73,11 @@ public static class SafetensorsWriter
                 json.WriteStartObject(name);
                 json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
-                foreach (long d in shape) json.WriteNumberValue(d);
+                foreach (long d in shape)
+                {
+                    json.WriteNumberValue(d);
+                }
+
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
@@ -94,8 +105,15 @@ public static class SafetensorsWriter
         BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(headerJson.Length + pad));
         stream.Write(len);
         stream.Write(headerJson);
-        for (int i = 0; i < pad; i++) stream.WriteByte((byte)' ');
-        foreach (byte[] blob in data) stream.Write(blob);
+        for (int i = 0; i < pad; i++)
+        {
+            stream.WriteByte((byte)' ');
+        }
+
+        foreach (byte[] blob in data)
+        {
+            stream.Write(blob);
+        }
     }
 
     /// <summary><see cref="WriteWithHeader(Stream, byte[], IEnumerable{byte[]}, bool)"/> with a string header.</summary>
@@ -110,22 +128,32 @@ public static class SafetensorsWriter
             case "F32":
             {
                 byte[] b = new byte[values.Length * 4];
-                for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), values[i]);
-                return b;
+                for (int i = 0; i < values.Length; i++)
+                    {
+                        BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), values[i]);
+                    }
+
+                    return b;
             }
             case "F16":
             {
                 byte[] b = new byte[values.Length * 2];
                 for (int i = 0; i < values.Length; i++)
-                    BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), BitConverter.HalfToUInt16Bits((Half)values[i]));
-                return b;
+                    {
+                        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), BitConverter.HalfToUInt16Bits((Half)values[i]));
+                    }
+
+                    return b;
             }
             case "BF16":
             {
                 byte[] b = new byte[values.Length * 2];
                 for (int i = 0; i < values.Length; i++)
-                    BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), ToBFloat16Bits(values[i]));
-                return b;
+                    {
+                        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), ToBFloat16Bits(values[i]));
+                    }
+
+                    return b;
             }
             default:
                 throw new ArgumentException($"Unsupported dtype '{dtype}' (expected F32, F16 or BF16).", nameof(dtype));
@@ -140,22 +168,32 @@ public static class SafetensorsWriter
             case "F32":
             {
                 float[] v = new float[bytes.Length / 4];
-                for (int i = 0; i < v.Length; i++) v[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
-                return v;
+                for (int i = 0; i < v.Length; i++)
+                    {
+                        v[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
+                    }
+
+                    return v;
             }
             case "F16":
             {
                 float[] v = new float[bytes.Length / 2];
                 for (int i = 0; i < v.Length; i++)
-                    v[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]));
-                return v;
+                    {
+                        v[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]));
+                    }
+
+                    return v;
             }
             case "BF16":
             {
                 float[] v = new float[bytes.Length / 2];
                 for (int i = 0; i < v.Length; i++)
-                    v[i] = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
-                return v;
+                    {
+                        v[i] = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
+                    }
+
+                    return v;
             }
             default:
                 throw new ArgumentException($"Unsupported dtype '{dtype}' (expected F32, F16 or BF16).", nameof(dtype));
@@ -166,7 +204,11 @@ public static class SafetensorsWriter
     public static ushort ToBFloat16Bits(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x0040);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((bits >> 16) | 0x0040);
+        }
+
         uint rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
         return (ushort)(rounded >> 16);
     }

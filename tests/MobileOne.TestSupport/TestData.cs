@@ -11,7 +11,11 @@ public static class TestData
         ArgumentNullException.ThrowIfNull(arch);
         var rng = new Random(seed);
         float[] x = new float[arch.InputLength];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)NextGaussian(rng);
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)NextGaussian(rng);
+        }
+
         return x;
     }
 
@@ -21,7 +25,10 @@ public static class TestData
         ArgumentNullException.ThrowIfNull(arch);
         float[] x = new float[arch.InputLength * count];
         for (int n = 0; n < count; n++)
+        {
             RandomInput(arch, unchecked(seed + 7919 * n)).CopyTo(x, n * arch.InputLength);
+        }
+
         return x;
     }
 

@@ -1,103 +1,102 @@
 using System;
 using System.Collections.Generic;
 
-namespace MobileOne.Model
+namespace MobileOne.Model;
+
+/// <summary>
+/// The packed weight layout the kernels read (docs/design.md, "Packed weights"): the one table of packed sizes, in
+/// floats. Channel counts are padded to multiples of 16 ("CP", "NP"), so regions laid out back to back each start on
+/// a 64-byte boundary. Sizes are 64-bit so that a plan can be checked against int limits before anything is built, and
+/// the arithmetic is checked: a size beyond long throws <see cref="OverflowException"/> instead of wrapping to a small one.
+/// </summary>
+internal static class PackedLayout
 {
+    /// <summary>Rounds up to a multiple of 16.</summary>
+    public static long RoundUp16(long n) => checked(n + 15) & ~15L;
+
+    /// <summary>Stem 3x3 weight <c>[CoutP/16][Cin][3][3][16]</c>.</summary>
+    public static long Stem(long cout, long cin) => checked(RoundUp16(cout) * cin * 9);
+
+    /// <summary>Depthwise 3x3 weight <c>[9][CP]</c>.</summary>
+    public static long Depthwise(long channels) => checked(9 * RoundUp16(channels));
+
+    /// <summary>Pointwise 1x1 weight <c>[CoutP/16][Cin][16]</c>.</summary>
+    public static long Pointwise(long cout, long cin) => checked(RoundUp16(cout) * cin);
+
+    /// <summary>Any bias <c>[RoundUp(n, 16)]</c>.</summary>
+    public static long Bias(long n) => RoundUp16(n);
+
+    /// <summary>SE reduce weight <c>[R][CP]</c>.</summary>
+    public static long SeReduce(long reduced, long channels) => checked(reduced * RoundUp16(channels));
+
+    /// <summary>SE reduce bias <c>[RoundUp(R, 16)]</c>.</summary>
+    public static long SeReduceBias(long reduced) => RoundUp16(reduced);
+
+    /// <summary>SE expand weight, transposed <c>[R][CP]</c>.</summary>
+    public static long SeExpand(long channels, long reduced) => checked(reduced * RoundUp16(channels));
+
+    /// <summary>Linear weight in 16-output blocks <c>[NP/16][Cin][16]</c>.</summary>
+    public static long Linear(long outFeatures, long inFeatures) => checked(inFeatures * RoundUp16(outFeatures));
+
+    /// <summary>The packed conv weight of a layer.</summary>
+    public static long Weight(LayerShape layer) => layer.Type switch
+    {
+        LayerType.Stem => Stem(layer.OutChannels, layer.InChannels),
+        LayerType.Depthwise => Depthwise(layer.OutChannels),
+        _ => Pointwise(layer.OutChannels, layer.InChannels),
+    };
+
     /// <summary>
-    /// The packed weight layout the kernels read (docs/design.md, "Packed weights"): the one table of packed sizes, in
-    /// floats. Channel counts are padded to multiples of 16 ("CP", "NP"), so regions laid out back to back each start on
-    /// a 64-byte boundary. Sizes are 64-bit so that a plan can be checked against int limits before anything is built, and
-    /// the arithmetic is checked: a size beyond long throws <see cref="OverflowException"/> instead of wrapping to a small one.
+    /// Every packed region of a network in buffer order, with its offset: per layer <c>Weight</c>, <c>Bias</c> (and
+    /// <c>SeReduceWeight</c>, <c>SeReduceBias</c>, <c>SeExpandWeight</c>, <c>SeExpandBias</c>), then <c>Linear_Weight</c>,
+    /// <c>Linear_Bias</c>. Region names are <c>{LayerShape.Identifier}_{part}</c>.
     /// </summary>
-    internal static class PackedLayout
+    public static IReadOnlyList<PackedRegion> Regions(NetworkShape network)
     {
-        /// <summary>Rounds up to a multiple of 16.</summary>
-        public static long RoundUp16(long n) => checked(n + 15) & ~15L;
-
-        /// <summary>Stem 3x3 weight <c>[CoutP/16][Cin][3][3][16]</c>.</summary>
-        public static long Stem(long cout, long cin) => checked(RoundUp16(cout) * cin * 9);
-
-        /// <summary>Depthwise 3x3 weight <c>[9][CP]</c>.</summary>
-        public static long Depthwise(long channels) => checked(9 * RoundUp16(channels));
-
-        /// <summary>Pointwise 1x1 weight <c>[CoutP/16][Cin][16]</c>.</summary>
-        public static long Pointwise(long cout, long cin) => checked(RoundUp16(cout) * cin);
-
-        /// <summary>Any bias <c>[RoundUp(n, 16)]</c>.</summary>
-        public static long Bias(long n) => RoundUp16(n);
-
-        /// <summary>SE reduce weight <c>[R][CP]</c>.</summary>
-        public static long SeReduce(long reduced, long channels) => checked(reduced * RoundUp16(channels));
-
-        /// <summary>SE reduce bias <c>[RoundUp(R, 16)]</c>.</summary>
-        public static long SeReduceBias(long reduced) => RoundUp16(reduced);
-
-        /// <summary>SE expand weight, transposed <c>[R][CP]</c>.</summary>
-        public static long SeExpand(long channels, long reduced) => checked(reduced * RoundUp16(channels));
-
-        /// <summary>Linear weight in 16-output blocks <c>[NP/16][Cin][16]</c>.</summary>
-        public static long Linear(long outFeatures, long inFeatures) => checked(inFeatures * RoundUp16(outFeatures));
-
-        /// <summary>The packed conv weight of a layer.</summary>
-        public static long Weight(LayerShape layer) => layer.Type switch
+        var list = new List<PackedRegion>();
+        long offset = 0;
+        void Add(string name, string tensor, long size)
         {
-            LayerType.Stem => Stem(layer.OutChannels, layer.InChannels),
-            LayerType.Depthwise => Depthwise(layer.OutChannels),
-            _ => Pointwise(layer.OutChannels, layer.InChannels),
-        };
-
-        /// <summary>
-        /// Every packed region of a network in buffer order, with its offset: per layer <c>Weight</c>, <c>Bias</c> (and
-        /// <c>SeReduceWeight</c>, <c>SeReduceBias</c>, <c>SeExpandWeight</c>, <c>SeExpandBias</c>), then <c>Linear_Weight</c>,
-        /// <c>Linear_Bias</c>. Region names are <c>{LayerShape.Identifier}_{part}</c>.
-        /// </summary>
-        public static IReadOnlyList<PackedRegion> Regions(NetworkShape network)
-        {
-            var list = new List<PackedRegion>();
-            long offset = 0;
-            void Add(string name, string tensor, long size)
-            {
-                list.Add(new PackedRegion(name, tensor, offset, size));
-                offset = checked(offset + size);
-            }
-
-            foreach (LayerShape l in network.Layers())
-            {
-                string id = l.Identifier;
-                Add(id + "_Weight", l.Name + ".reparam_conv.weight", Weight(l));
-                Add(id + "_Bias", l.Name + ".reparam_conv.bias", Bias(l.OutChannels));
-                if (l.HasSe)
-                {
-                    Add(id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
-                    Add(id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
-                    Add(id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
-                    Add(id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
-                }
-            }
-
-            Add("Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
-            Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
-            return list;
-        }
-    }
-
-    /// <summary>One packed tensor: its name in the plan, the tensor it packs, and where it lies in the buffer (floats).</summary>
-    internal readonly struct PackedRegion
-    {
-        public PackedRegion(string name, string tensor, long offset, long length)
-        {
-            Name = name;
-            Tensor = tensor;
-            Offset = offset;
-            Length = length;
+            list.Add(new PackedRegion(name, tensor, offset, size));
+            offset = checked(offset + size);
         }
 
-        public string Name { get; }
+        foreach (LayerShape l in network.Layers())
+        {
+            string id = l.Identifier;
+            Add(id + "_Weight", l.Name + ".reparam_conv.weight", Weight(l));
+            Add(id + "_Bias", l.Name + ".reparam_conv.bias", Bias(l.OutChannels));
+            if (l.HasSe)
+            {
+                Add(id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
+                Add(id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
+                Add(id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
+                Add(id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
+            }
+        }
 
-        public string Tensor { get; }
-
-        public long Offset { get; }
-
-        public long Length { get; }
+        Add("Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
+        Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
+        return list;
     }
+}
+
+/// <summary>One packed tensor: its name in the plan, the tensor it packs, and where it lies in the buffer (floats).</summary>
+internal readonly struct PackedRegion
+{
+    public PackedRegion(string name, string tensor, long offset, long length)
+    {
+        Name = name;
+        Tensor = tensor;
+        Offset = offset;
+        Length = length;
+    }
+
+    public string Name { get; }
+
+    public string Tensor { get; }
+
+    public long Offset { get; }
+
+    public long Length { get; }
 }

@@ -3,10 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using MobileOne.Generator.Tests.Infrastructure;
 using MobileOne.Runtime;
 using MobileOne.TestSupport;
-
-using MobileOne.Generator.Tests.Infrastructure;
 
 namespace MobileOne.Fuzz.Tests.Infrastructure;
 
