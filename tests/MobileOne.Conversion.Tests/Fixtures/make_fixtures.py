@@ -179,7 +179,7 @@ def write_safetensors(path, named):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# A small train-time MobileOne (MOBILEONE-SPEC §2, §3.2): stem 3->8, stages [8, 16, 16, 24], blocks [1, 2, 1, 1],
+# A small train-time MobileOne (docs/mobileone.md, "Fusion" and "Tensor names"): stem 3->8, stages [8, 16, 16, 24], blocks [1, 2, 1, 1],
 # SE on the last block of stages 3 and 4, 5 classes; k = 2 conv branches in the stages, 1 in the stem.
 ARCH = dict(inputChannels=3, stemChannels=8, stageChannels=[8, 16, 16, 24], stageBlocks=[1, 2, 1, 1], seBlocks=[0, 0, 1, 1], numClasses=5, k=2)
 
