@@ -110,13 +110,6 @@ internal static class ModelFileReader
         }
     }
 
-    /// <summary>
-    /// A weight file read by path and given <paramref name="options"/>, as pairing takes it. Not used by the pipeline;
-    /// kept for GeneratorFaultTests, which pairs such a file (new code: <c>new ModelFile(ReadWeights(path), options)</c>).
-    /// </summary>
-    public static ModelFile ReadWeightsHeader(string path, ModelOptions options, CancellationToken cancellationToken = default) =>
-        new ModelFile(ReadWeights(path, cancellationToken), options);
-
     /// <summary>Gives each file its options (matched by path: both come from the same AdditionalFiles).</summary>
     public static ImmutableArray<ModelFile> WithOptions(ImmutableArray<ModelFileContent> contents, ImmutableArray<ModelFileOptions> options)
     {

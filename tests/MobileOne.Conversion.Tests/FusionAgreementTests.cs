@@ -66,7 +66,7 @@ public class FusionAgreementTests
         Assert.Equal(naming, cp.Naming);
         Assert.Equal(k, cp.NumConvBranches);
         Assert.Equal(1, cp.ConvBranches["stage0"]);
-        Assert.Equal(OnnxGraph.ToConversion(arch), cp.Architecture);
+        Assert.Equal(arch.ToConversion(), cp.Architecture);
         FusedNetwork fused = Reparameterizer.Fuse(cp);
         FusedWeights fw = TrainTimeNet.ToFusedWeights(arch, fused);
         var vsDouble = LogitComparison.AssertClose(refA, DoubleReference.Run(arch, fw, inputA), caseName + " fused double reference vs train-time");

@@ -39,7 +39,7 @@ public class WriterTests
         MobileOneCheckpoint cp = MobileOneCheckpoint.Analyze(sd, h, w);
         Assert.Equal(naming, cp.Naming);
         Assert.Equal(CheckpointForm.Fused, cp.Form);
-        Assert.Equal(OnnxGraph.ToConversion(arch), cp.Architecture);
+        Assert.Equal(arch.ToConversion(), cp.Architecture);
         FusedWeights rounded = weights.RoundedTo(dtype);
         foreach (string name in rounded.Names)
         {

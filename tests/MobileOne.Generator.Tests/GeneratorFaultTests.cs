@@ -135,7 +135,7 @@ public class GeneratorFaultTests
         using (FaultInjection.Install((_, _) => new OperationCanceledException(cancel.Token)))
         {
             Assert.Throws<OperationCanceledException>(() => PipelineGuard.Read(new TestAdditionalText(path), new TestOptionsProvider(), cancel.Token));
-            Assert.Throws<OperationCanceledException>(() => PipelineGuard.Pair(ImmutableArray.Create(ModelFileReader.ReadWeightsHeader(path, new Model.ModelOptions(null, null, null, null, null, "TestApp"))), cancel.Token));
+            Assert.Throws<OperationCanceledException>(() => PipelineGuard.Pair(ImmutableArray.Create(new global::MobileOne.Generator.Model.ModelFile(ModelFileReader.ReadWeights(path), new Model.ModelOptions(null, null, null, null, null, "TestApp"))), cancel.Token));
         }
     }
 

@@ -34,14 +34,6 @@ public static class OnnxGraph
     public static ModelProto BuildModel(MobileOneArchitecture arch, FusedWeights weights, bool symbolicBatch = true)
         => OnnxExport.BuildModel(ToNetwork(arch, weights), symbolicBatch, "MobileOne.TestSupport");
 
-    /// <summary>The architecture in MobileOne.Conversion's terms.</summary>
-    public static NetworkArchitecture ToConversion(MobileOneArchitecture arch)
-    {
-        ArgumentNullException.ThrowIfNull(arch);
-        return new NetworkArchitecture(arch.InputChannels, arch.InputHeight, arch.InputWidth, arch.StemChannels,
-            (int[])arch.StageChannels.Clone(), (int[])arch.StageBlocks.Clone(), (int[])arch.SeBlocks.Clone(), arch.NumClasses);
-    }
-
     /// <summary>The weights as a <see cref="FusedNetwork"/> (arrays shared, not copied).</summary>
     public static FusedNetwork ToNetwork(MobileOneArchitecture arch, FusedWeights weights)
     {
@@ -58,6 +50,6 @@ public static class OnnxGraph
             tensors[name] = values;
         }
 
-        return new FusedNetwork(ToConversion(arch), tensors);
+        return new FusedNetwork(arch.ToConversion(), tensors);
     }
 }

@@ -495,15 +495,15 @@ internal sealed class NetworkShape : IEquatable<NetworkShape>
         return sb.ToString();
     }
 
-    /// <summary>Element-wise equality of two int arrays (shapes, stage lists).</summary>
-    internal static bool SameInts(int[] a, int[] b)
+    /// <summary>Element-wise equality of two int lists (shapes, stage lists).</summary>
+    internal static bool SameInts(IReadOnlyList<int> a, IReadOnlyList<int> b)
     {
-        if (a.Length != b.Length)
+        if (a.Count != b.Count)
         {
             return false;
         }
 
-        for (int i = 0; i < a.Length; i++)
+        for (int i = 0; i < a.Count; i++)
         {
             if (a[i] != b[i])
             {

@@ -72,30 +72,12 @@ internal static class Presets
         {
             NetworkShape p = Get(name)!;
             if (shape.InputChannels == p.InputChannels && shape.StemChannels == p.StemChannels
-                && Same(shape.StageChannels, p.StageChannels) && Same(shape.StageBlocks, p.StageBlocks) && Same(shape.SeBlocks, p.SeBlocks))
+                && NetworkShape.SameInts(shape.StageChannels, p.StageChannels) && NetworkShape.SameInts(shape.StageBlocks, p.StageBlocks) && NetworkShape.SameInts(shape.SeBlocks, p.SeBlocks))
             {
                 return name;
             }
         }
 
         return "custom";
-    }
-
-    private static bool Same(IReadOnlyList<int> a, IReadOnlyList<int> b)
-    {
-        if (a.Count != b.Count)
-        {
-            return false;
-        }
-
-        for (int i = 0; i < a.Count; i++)
-        {
-            if (a[i] != b[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

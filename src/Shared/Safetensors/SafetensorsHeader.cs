@@ -1,5 +1,5 @@
-// The safetensors header, shared by the generator (which reads only the header, by path) and the
-// runtime (which binds weights). Format: u64 little-endian N, N bytes of UTF-8 JSON, then the data.
+// The safetensors header, shared by the generator (which parses the header by path, then scans the tensor bytes for
+// NaN/Inf) and the runtime (which binds weights). Format: u64 little-endian N, N bytes of UTF-8 JSON, then the data.
 // The JSON maps tensor names to {"dtype", "shape", "data_offsets": [begin, end]} (relative to the
 // data start) and may hold "__metadata__", a map of strings.
 using System;
