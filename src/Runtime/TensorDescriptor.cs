@@ -103,6 +103,12 @@ public sealed class TensorDescriptor
     /// <summary>Gets the floats of the packed tensor, or 0 when it is not packed.</summary>
     public int PackedLength { get; }
 
+    /// <summary>For <see cref="TensorPacking.Requantize"/> and <see cref="TensorPacking.Dequantize"/>: the index of the layer's input scale in the network's activation scales (0 = the network input, i + 1 = layer i's output).</summary>
+    public int InputScaleIndex { get; init; } = -1;
+
+    /// <summary>For <see cref="TensorPacking.Requantize"/>: the index of the output's activation scale in the network's activation scales.</summary>
+    public int OutputScaleIndex { get; init; } = -1;
+
     /// <summary>Gets the shape as text, e.g. <c>[64, 3, 3, 3]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }

@@ -15,16 +15,36 @@ public sealed class WeightReader : IDisposable
 {
     private readonly string _source;
     private readonly Dictionary<string, (string DType, long Offset, long Count)> _tensors;
+    private readonly Dictionary<string, string> _metadata;
     private byte[] _file;
     private float[] _buffer = Array.Empty<float>();
     private bool _disposed;
 
-    private WeightReader(byte[] file, string source, Dictionary<string, (string, long, long)> tensors)
+    private WeightReader(byte[] file, string source, Dictionary<string, (string, long, long)> tensors, Dictionary<string, string> metadata)
     {
         _file = file;
         _source = source;
         _tensors = tensors;
+        _metadata = metadata;
     }
+
+    /// <summary>Gets the file's <c>__metadata__</c> (empty when it has none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _metadata;
+
+    /// <summary>Gets where the weights come from, for messages ("mobileone_s1.safetensors", "the weight stream", …).</summary>
+    public string Source => _source;
+
+    /// <summary>
+    /// The dtype a tensor packed as <paramref name="packing"/> must have in the file: I8 for int8 weights, I32 for int32
+    /// biases, F32 for weight scales; null where F32, F16 and BF16 are all accepted.
+    /// </summary>
+    public static string? RequiredDType(TensorPacking packing) => packing switch
+    {
+        TensorPacking.Int8Stem or TensorPacking.Int8Depthwise or TensorPacking.Int8Pointwise => "I8",
+        TensorPacking.Int32Bias => "I32",
+        TensorPacking.Requantize or TensorPacking.Dequantize => "F32",
+        _ => null,
+    };
 
     /// <summary>Opens a safetensors file and checks it against <paramref name="expected"/>.</summary>
     /// <param name="path">The file.</param>
@@ -91,7 +111,7 @@ public sealed class WeightReader : IDisposable
         var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
         foreach (TensorDescriptor t in expected)
         {
-            if (!DTypes.IsWeightFloat(t.DType) || t.Begin < 0 || t.End - t.Begin != t.ElementCount * DTypes.Size(t.DType) || dataOffset + t.End > file.LongLength)
+            if (!DTypeFits(t.DType, t.Packing) || t.Begin < 0 || t.End - t.Begin != t.ElementCount * DTypes.Size(t.DType) || dataOffset + t.End > file.LongLength)
             {
                 throw new WeightFileException($"Tensor '{t.Name}' of the {source} has no valid build-time location.");
             }
@@ -99,7 +119,18 @@ public sealed class WeightReader : IDisposable
             tensors[t.Name] = (t.DType, dataOffset + t.Begin, t.ElementCount);
         }
 
-        return new WeightReader(file, source, tensors);
+        // The metadata (a quantized network's activation scales) is read from the header the hash has just vouched for.
+        Dictionary<string, string> metadata;
+        try
+        {
+            metadata = SafetensorsHeader.Parse(file.AsSpan(8, (int)headerLength).ToArray(), file.LongLength - 8 - headerLength).Metadata;
+        }
+        catch (SafetensorsFormatException e)
+        {
+            throw new WeightFileException($"The {source} is not a valid safetensors file: {e.Message}", e);
+        }
+
+        return new WeightReader(file, source, tensors, metadata);
     }
 
     /// <summary>Returns tensor <paramref name="name"/> (Apple's name) as floats; valid until the next call.</summary>
@@ -123,6 +154,23 @@ public sealed class WeightReader : IDisposable
         ReadOnlySpan<byte> src = _file.AsSpan((int)t.Offset, (int)(t.Count * DTypes.Size(t.DType)));
         DTypes.Widen(src, t.DType, dst);
         return dst;
+    }
+
+    /// <summary>Returns the bytes of tensor <paramref name="name"/> as stored (little-endian, unaligned), with its dtype.</summary>
+    /// <param name="name">A name from the expected list.</param>
+    /// <param name="dtype">Receives the tensor's dtype.</param>
+    /// <exception cref="ArgumentException">The tensor was not in the expected list.</exception>
+    /// <exception cref="ObjectDisposedException">The reader has been disposed.</exception>
+    public ReadOnlySpan<byte> ReadBytes(string name, out string dtype)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_tensors.TryGetValue(name, out var t))
+        {
+            throw new ArgumentException($"Tensor '{name}' is not one that this network reads.", nameof(name));
+        }
+
+        dtype = t.DType;
+        return _file.AsSpan((int)t.Offset, (int)(t.Count * DTypes.Size(t.DType)));
     }
 
     /// <summary>
@@ -183,9 +231,11 @@ public sealed class WeightReader : IDisposable
                 throw new WeightFileException($"Tensor '{t.Name}' in {source} has shape {t.ShapeText}, but this network needs {e.ShapeText}.");
             }
 
-            if (!DTypes.IsWeightFloat(t.DType))
+            if (!DTypeFits(t.DType, e.Packing))
             {
-                throw new WeightFileException($"Tensor '{t.Name}' in {source} has dtype {t.DType}; F32, F16 and BF16 are supported.");
+                throw new WeightFileException(RequiredDType(e.Packing) is string required
+                    ? $"Tensor '{t.Name}' in {source} has dtype {t.DType}; this quantized network needs {required}."
+                    : $"Tensor '{t.Name}' in {source} has dtype {t.DType}; F32, F16 and BF16 are supported.");
             }
 
             tensors[e.Name] = (t.DType, header.DataOffset + t.Begin, t.ElementCount);
@@ -200,8 +250,11 @@ public sealed class WeightReader : IDisposable
             }
         }
 
-        return new WeightReader(file, source, tensors);
+        return new WeightReader(file, source, tensors, header.Metadata);
     }
+
+    private static bool DTypeFits(string dtype, TensorPacking packing) =>
+        RequiredDType(packing) is string required ? dtype == required : DTypes.IsWeightFloat(dtype);
 
     private static bool ShapesEqual(long[] actual, int[] expected)
     {

@@ -43,6 +43,15 @@ public interface IMobileOneModel<TSelf>
     /// <summary>Gets the floats of the per-thread activation buffer.</summary>
     static abstract int ScratchLength { get; }
 
+    /// <summary>
+    /// Gets, for a quantized (int8) network, its convolutions in order, whose output scales <c>Load</c> reads from the
+    /// file's <c>mobileone.quantization</c> metadata (docs/quantization.md); null (the default) for an FP32 network.
+    /// </summary>
+    static virtual IReadOnlyList<string>? QuantizedLayers => null;
+
+    /// <summary>Gets, for a quantized network, where its activation scales lie in the packed weights (the input scale, then one per layer).</summary>
+    static virtual int ActivationScalesOffset => -1;
+
     /// <summary>Creates the network over packed weights (<see cref="PackedLength"/> floats).</summary>
     /// <param name="weights">The packed weights.</param>
     /// <returns>The network.</returns>

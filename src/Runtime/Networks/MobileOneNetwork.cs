@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace MobileOne.Runtime;
@@ -54,6 +55,21 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
 
     /// <summary>Gets the packed weights, in the layout the forward pass streams.</summary>
     protected ReadOnlySpan<float> Weights => _weights.Span;
+
+    /// <summary>The int32 biases a quantized network keeps in its packed weights (docs/quantization.md).</summary>
+    /// <param name="packed">A region of the packed weights.</param>
+    /// <returns>The same bytes as int32.</returns>
+    protected static ReadOnlySpan<int> Int32(ReadOnlySpan<float> packed) => MemoryMarshal.Cast<float, int>(packed);
+
+    /// <summary>The int8 pointwise weights a quantized network keeps in its packed weights, four to a float.</summary>
+    /// <param name="packed">A region of the packed weights.</param>
+    /// <returns>The same bytes as int8.</returns>
+    protected static ReadOnlySpan<sbyte> Int8(ReadOnlySpan<float> packed) => MemoryMarshal.Cast<float, sbyte>(packed);
+
+    /// <summary>A region of the activation scratch as bytes: a quantized network's uint8 activations.</summary>
+    /// <param name="scratch">A region of the per-thread scratch.</param>
+    /// <returns>The same memory as bytes.</returns>
+    protected static Span<byte> Bytes(Span<float> scratch) => MemoryMarshal.AsBytes(scratch);
 
     /// <summary>Classifies one image.</summary>
     /// <param name="input"><c>InputLength</c> floats: <c>InputChannels x InputHeight x InputWidth</c>, CHW, normalised.</param>
@@ -185,7 +201,15 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
     private static TSelf Bind(WeightReader reader)
     {
         var weights = new AlignedFloatBuffer(TSelf.PackedLength);
-        WeightPacking.PackAll(reader, TSelf.Tensors, weights.Span);
+        if (TSelf.QuantizedLayers is { } layers)
+        {
+            QuantizedPacking.PackAll(reader, TSelf.Tensors, layers, TSelf.ActivationScalesOffset, weights.Span);
+        }
+        else
+        {
+            WeightPacking.PackAll(reader, TSelf.Tensors, weights.Span);
+        }
+
         TSelf network = TSelf.Create(weights);
 
         // The first instance in a process runs one inference on zeros, so that every kernel this network uses is

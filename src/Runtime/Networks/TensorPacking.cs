@@ -26,4 +26,25 @@ public enum TensorPacking
 
     /// <summary>Classifier weight <c>[Classes, Features]</c>: <see cref="WeightPacking.PackLinear"/>.</summary>
     Linear,
+
+    /// <summary>Int8 stem weight <c>[Cout, Cin, 3, 3]</c> (I8): widened to float integers in the stem layout (docs/quantization.md).</summary>
+    Int8Stem,
+
+    /// <summary>Int8 depthwise weight <c>[C, 1, 3, 3]</c> (I8): widened to float integers in the int8 depthwise kernel's layout.</summary>
+    Int8Depthwise,
+
+    /// <summary>Int8 pointwise weight <c>[Cout, Cin, 1, 1]</c> (I8): packed <c>[CoutP/16][CinP/4][16][4]</c>, the pair rule checked.</summary>
+    Int8Pointwise,
+
+    /// <summary>Int32 bias <c>[N]</c> (I32), stored as int32 bits, padded with zeros.</summary>
+    Int32Bias,
+
+    /// <summary>
+    /// Per-output-channel weight scale <c>[N]</c> (F32) → requantisation multipliers
+    /// <c>(float)((double)s_in * s_w[o] / s_out)</c>, with the activation scales named by the descriptor.
+    /// </summary>
+    Requantize,
+
+    /// <summary>Per-output-channel weight scale <c>[N]</c> (F32) → dequantisation multipliers <c>(float)((double)s_in * s_w[o])</c> (a layer followed by squeeze-excite).</summary>
+    Dequantize,
 }
