@@ -59,6 +59,15 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NonFiniteWeights = Warning(
         "MO0017", "Weights contain NaN or infinity", "'{0}' has {1} NaN or infinite weight value(s) in {2} tensor(s), the first in '{3}' at element {4}; the network's outputs may be NaN or infinite");
 
+    public static readonly DiagnosticDescriptor InvalidQuantization = Error(
+        "MO0018", "Invalid quantization metadata", "'{0}' is not a valid quantized MobileOne: its 'mobileone.quantization' metadata {1} (docs/quantization.md)");
+
+    public static readonly DiagnosticDescriptor InvalidQuantizedWeights = Error(
+        "MO0019", "Invalid quantized weights", "Tensor '{1}' in '{0}' {2} (docs/quantization.md); quantize the FP32 network again with mobileone quantize");
+
+    public static readonly DiagnosticDescriptor QuantizedDType = Error(
+        "MO0020", "Wrong data type in a quantized file", "Tensor '{1}' in '{0}' has dtype {2}; a quantized MobileOne stores it as {3}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = new Dictionary<string, DiagnosticDescriptor>
     {
         [FileUnreadable.Id] = FileUnreadable,
@@ -78,6 +87,9 @@ internal static class DiagnosticDescriptors
         [DuplicateModelFile.Id] = DuplicateModelFile,
         [InternalError.Id] = InternalError,
         [NonFiniteWeights.Id] = NonFiniteWeights,
+        [InvalidQuantization.Id] = InvalidQuantization,
+        [InvalidQuantizedWeights.Id] = InvalidQuantizedWeights,
+        [QuantizedDType.Id] = QuantizedDType,
     };
 
     public static IEnumerable<DiagnosticDescriptor> All => ById.Values;

@@ -42,6 +42,11 @@ internal static class ModelFileParser
             diagnostics.Add(warning);
         }
 
+        if (input.Weights?.Content.DataError is DiagnosticInfo dataError)
+        {
+            diagnostics.Add(dataError);
+        }
+
         bool failed = diagnostics.Exists(d => DiagnosticDescriptors.IsError(d.Id));
         return new ParseResult(failed ? null : spec, diagnostics.ToEquatableArray(), input.Primary.Path);
     }
@@ -156,9 +161,32 @@ internal static class ModelFileParser
             layers.Add(LayerSpec.From(layer));
         }
 
-        IReadOnlyList<PackedRegion> packed = PackedLayout.Regions(shape);
+        // A quantized file (docs/quantization.md): its metadata checked against the structure, its own tensor list.
+        bool quantized = header != null ? header.IsQuantized : declared?.Int8 == true;
+        QuantizationSpec? quantization = null;
+        if (header?.IsQuantized == true)
+        {
+            quantization = ReadQuantization(header.QuantizationJson!, shape, weights!.Path, weightsName, diagnostics);
+            if (quantization == null)
+            {
+                return null;
+            }
+        }
+        else if (quantized)
+        {
+            // An architecture file that says "int8": the scales come with the quantized file bound at run time.
+            if (shape.InputChannels > QuantizationScheme.MaxStemInputChannels)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, declaredPath, source, $"an int8 network has at most {QuantizationScheme.MaxStemInputChannels} input channels (docs/quantization.md)"));
+                return null;
+            }
+
+            quantization = new QuantizationSpec(string.Empty, 0, 0f, shape.Layers().Select(_ => 0f).ToEquatableArray());
+        }
+
+        IReadOnlyList<PackedRegion> packed = quantized ? PackedLayout.QuantizedRegions(shape) : PackedLayout.Regions(shape);
         long packedLength = packed[packed.Count - 1].Offset + packed[packed.Count - 1].Length;
-        var scratch = new ScratchPlan(layers, shape.NumClasses);
+        var scratch = new ScratchPlan(layers, shape.NumClasses, quantized);
         if (shape.InputLength > int.MaxValue || packedLength > int.MaxValue || scratch.Length > int.MaxValue)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidArchitecture, declaredPath, source,
@@ -166,11 +194,15 @@ internal static class ModelFileParser
             return null;
         }
 
-        IReadOnlyList<TensorShape> expected = shape.FusedTensors();
+        IReadOnlyList<TensorShape> expected = quantized
+            ? QuantizationScheme.Tensors(shape).Select(t => new TensorShape(t.Name, t.Shape)).ToList()
+            : shape.FusedTensors();
         var tensorSpecs = new List<TensorSpec>(expected.Count);
         if (tensors != null)
         {
-            if (!CheckTensors(expected, tensors, weights!.Path, weightsName, diagnostics))
+            if (quantized
+                ? !CheckQuantizedTensors(shape, tensors, weights!.Path, weightsName, diagnostics)
+                : !CheckTensors(expected, tensors, weights!.Path, weightsName, diagnostics))
             {
                 return null;
             }
@@ -252,7 +284,61 @@ internal static class ModelFileParser
             ResourceName: weights == null ? string.Empty : (options.ResourceName ?? DefaultResourceName(weights.Path)),
             FileLength: weights?.Content.Length ?? 0,
             HeaderHash: weights?.Content.HeaderHash ?? 0,
-            DataOffset: header?.DataOffset ?? 0);
+            DataOffset: header?.DataOffset ?? 0,
+            Quantization: quantization);
+    }
+
+    /// <summary>The quantization metadata, read and checked against the structure (MO0018 when it is not valid).</summary>
+    private static QuantizationSpec? ReadQuantization(string json, NetworkShape shape, string path, string fileName, List<DiagnosticInfo> diagnostics)
+    {
+        QuantizationDocument? doc = QuantizationScheme.Read(json, out string? error);
+        string? problem = doc == null ? "is not valid: " + error : QuantizationScheme.Check(doc, shape);
+        if (problem != null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidQuantization, path, fileName, doc == null ? problem : "is not valid: " + problem));
+            return null;
+        }
+
+        var scales = shape.Layers().Select(l => doc!.ScaleOf(l.Name)).ToEquatableArray();
+        return new QuantizationSpec(doc!.Method, doc.CalibrationImages, doc.InputScale, scales);
+    }
+
+    /// <summary>
+    /// The tensors of a quantized file (<see cref="QuantizationScheme.Tensors"/>): each present with its shape (MO0007,
+    /// MO0009), nothing else (MO0008), and each in its one dtype (MO0020: I8 weights, I32 biases, F32 scales and the rest).
+    /// </summary>
+    private static bool CheckQuantizedTensors(NetworkShape shape, Dictionary<string, TensorEntry> tensors, string path, string fileName, List<DiagnosticInfo> diagnostics)
+    {
+        IReadOnlyList<QuantizedTensorShape> expected = QuantizationScheme.Tensors(shape);
+        var shapes = expected.Select(t => new TensorShape(t.Name, t.Shape)).ToList();
+        var actual = new Dictionary<string, (int[] Shape, string DType)>(StringComparer.Ordinal);
+        foreach (KeyValuePair<string, TensorEntry> pair in tensors)
+        {
+            actual[pair.Key] = (ToInts(pair.Value.Shape), pair.Value.DType);
+        }
+
+        int before = diagnostics.Count;
+        foreach (TensorIssue issue in TensorCheck.Compare(shapes, actual, allowBatchCounters: false, _ => true))
+        {
+            string expectedShape = issue.ExpectedShape == null ? string.Empty : TensorShape.Format(issue.ExpectedShape);
+            TensorEntry? t = tensors.TryGetValue(issue.Name, out TensorEntry? found) ? found : null;
+            diagnostics.Add(issue.Kind switch
+            {
+                TensorIssueKind.Missing => DiagnosticInfo.Create(DiagnosticDescriptors.MissingTensor, path, fileName, issue.Name, expectedShape),
+                TensorIssueKind.WrongShape => DiagnosticInfo.Create(DiagnosticDescriptors.WrongShape, path, fileName, t!.Name, t.ShapeText, expectedShape),
+                _ => DiagnosticInfo.Create(DiagnosticDescriptors.UnexpectedTensor, path, fileName, t!.Name, t.DType + " " + t.ShapeText),
+            });
+        }
+
+        foreach (QuantizedTensorShape e in expected)
+        {
+            if (tensors.TryGetValue(e.Name, out TensorEntry? t) && t.DType != e.DType)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.QuantizedDType, path, fileName, t.Name, t.DType, e.DType));
+            }
+        }
+
+        return diagnostics.Count == before;
     }
 
     /// <summary>The manifest resource name the build targets give a weight file unless MobileOneResourceName is set.</summary>

@@ -97,7 +97,8 @@ internal static class ModelFileReader
             byte[] headerBytes = ReadExactly(stream, (int)headerLength);
             SafetensorsHeader header = SafetensorsHeader.Parse(headerBytes, length - 8 - headerLength);
             DiagnosticInfo? warning = ScanForNonFinite(stream, path, header, cancellationToken);
-            return new ModelFileContent(path, ModelFileKind.Weights, length, SafetensorsHeader.HashHeader(headerBytes), string.Empty, ToWeightHeader(header), null, warning);
+            DiagnosticInfo? error = header.Metadata.ContainsKey(QuantizationDocument.MetadataKey) ? CheckQuantizedData(stream, path, header, cancellationToken) : null;
+            return new ModelFileContent(path, ModelFileKind.Weights, length, SafetensorsHeader.HashHeader(headerBytes), string.Empty, ToWeightHeader(header), null, warning, error);
         }
         catch (SafetensorsFormatException e)
         {
@@ -191,7 +192,8 @@ internal static class ModelFileReader
         }
 
         header.Metadata.TryGetValue(ArchitectureJson.MetadataKey, out string? architecture);
-        return new WeightHeader(header.DataOffset, new EquatableArray<TensorEntry>(tensors), architecture);
+        header.Metadata.TryGetValue(QuantizationDocument.MetadataKey, out string? quantization);
+        return new WeightHeader(header.DataOffset, new EquatableArray<TensorEntry>(tensors), architecture, quantization);
     }
 
     /// <summary>
@@ -259,6 +261,78 @@ internal static class ModelFileReader
                 affected.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 first,
                 firstIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// The checks of a quantized file's data (docs/quantization.md) the runtime would otherwise only make at load: int8
+    /// weights in [-127, 127], pointwise weights (I8 <c>[out, in, 1, 1]</c>) within the pair rule, and weight scales
+    /// positive and finite. Reads only those tensors (a few MB; at most <see cref="MaxScannedBytes"/>); null when all hold.
+    /// </summary>
+    private static DiagnosticInfo? CheckQuantizedData(Stream stream, string path, SafetensorsHeader header, CancellationToken cancellationToken)
+    {
+        string file = System.IO.Path.GetFileName(path);
+        long total = 0;
+        foreach (SafetensorsTensor t in header.Tensors)
+        {
+            bool checkedTensor = t.DType == "I8" || (t.DType == "F32" && t.Name.EndsWith(QuantizationScheme.WeightScaleSuffix, StringComparison.Ordinal));
+            if (!checkedTensor || t.End <= t.Begin)
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            total += t.End - t.Begin;
+            if (total > MaxScannedBytes)
+            {
+                return null;
+            }
+
+            stream.Position = header.DataOffset + t.Begin;
+            byte[] bytes = ReadExactly(stream, (int)(t.End - t.Begin));
+            string? problem = t.DType == "I8" ? Int8Problem(t, bytes) : ScaleProblem(bytes);
+            if (problem != null)
+            {
+                return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidQuantizedWeights, path, file, t.Name, problem);
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Int8Problem(SafetensorsTensor t, byte[] bytes)
+    {
+        ReadOnlySpan<sbyte> weights = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan());
+        int at = QuantizationScheme.FindOutOfRange(weights);
+        if (at >= 0)
+        {
+            return "has -128 at element " + at.ToString(System.Globalization.CultureInfo.InvariantCulture) + "; int8 weights are symmetric, in [-127, 127]";
+        }
+
+        if (t.Shape.Length == 4 && t.Shape[2] == 1 && t.Shape[3] == 1 && t.Shape[0] * t.Shape[1] == weights.Length)
+        {
+            var (outChannel, pair) = QuantizationScheme.FindPairOverflow(weights, (int)t.Shape[0], (int)t.Shape[1]);
+            if (outChannel >= 0)
+            {
+                return FormattableString.Invariant(
+                    $"breaks the pair rule: output channel {outChannel} has input channels {2 * pair} and {(2 * pair) + 1} whose same-sign weights sum beyond ±{QuantizationScheme.MaxPairSum}, which the AVX2 and AVX-512BW kernels cannot add without saturating");
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ScaleProblem(byte[] bytes)
+    {
+        for (int i = 0; i + 4 <= bytes.Length; i += 4)
+        {
+            float s = BitConverter.ToSingle(bytes, i);
+            if (!(s > 0) || float.IsInfinity(s))
+            {
+                return FormattableString.Invariant($"has scale {s.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} for output channel {i / 4}; weight scales must be positive and finite");
+            }
+        }
+
+        return null;
     }
 
     private static byte[] ReadExactly(Stream stream, int count)

@@ -15,26 +15,53 @@ internal sealed class ScratchPlan
 {
     private readonly List<(string Name, long Offset)> _regions = new List<(string, long)>();
 
-    public ScratchPlan(IEnumerable<LayerSpec> layers, int numClasses)
+    public ScratchPlan(IEnumerable<LayerSpec> layers, int numClasses, bool quantized = false)
     {
-        long activation = 0, seScratch = 0;
+        long activation = 0, seScratch = 0, seActivation = 0, stemActivation = 0, input = 0;
         int features = 0;
         foreach (LayerSpec l in layers)
         {
             long coutP = PackedLayout.RoundUp16(l.OutChannels);
+            long size = (long)l.OutHeight * l.OutWidth * coutP;
             if (l.HasSqueezeExcite)
             {
                 seScratch = Math.Max(seScratch, coutP + PackedLayout.RoundUp16(l.SeReducedChannels));
+                seActivation = Math.Max(seActivation, size);
             }
 
-            activation = Math.Max(activation, (long)l.OutHeight * l.OutWidth * coutP);
+            if (l.Kind == LayerType.Stem)
+            {
+                stemActivation = size;
+                input = (long)l.InChannels * l.InHeight * l.InWidth;
+            }
+
+            activation = Math.Max(activation, size);
             features = l.OutChannels;
         }
 
         ClassesPadded = PackedLayout.RoundUp16(numClasses);
-        ActivationLength = PackedLayout.RoundUp16(activation);
-        Add("A", ActivationLength);
-        Add("B", ActivationLength);
+        IsQuantized = quantized;
+        if (quantized)
+        {
+            // Int8 activations are bytes, four to a float of scratch; the stem's float accumulators and the float
+            // output of a convolution followed by squeeze-excite have buffers of their own (docs/quantization.md).
+            ActivationLength = PackedLayout.RoundUp16((activation + 3) / 4);
+            Add("A", ActivationLength);
+            Add("B", ActivationLength);
+            Add("QuantizedInput", input);
+            Add("StemAccumulators", stemActivation);
+            if (seActivation > 0)
+            {
+                Add("SqueezeExciteInput", seActivation);
+            }
+        }
+        else
+        {
+            ActivationLength = PackedLayout.RoundUp16(activation);
+            Add("A", ActivationLength);
+            Add("B", ActivationLength);
+        }
+
         if (seScratch > 0)
         {
             Add("SqueezeExcite", seScratch);
@@ -43,6 +70,9 @@ internal sealed class ScratchPlan
         Add("Pooled", PackedLayout.RoundUp16(features));
         Add("Logits", ClassesPadded);
     }
+
+    /// <summary>Whether the plan is a quantized network's (byte activations, docs/quantization.md).</summary>
+    public bool IsQuantized { get; }
 
     /// <summary>Each buffer's name and offset, in order.</summary>
     public IReadOnlyList<(string Name, long Offset)> Regions => _regions;
@@ -53,7 +83,7 @@ internal sealed class ScratchPlan
     /// <summary>The class count rounded up to 16: the linear kernel's output width.</summary>
     public long ClassesPadded { get; }
 
-    /// <summary>Floats of one activation buffer (the largest padded feature map).</summary>
+    /// <summary>Floats of one activation buffer (the largest padded feature map; a quarter of it, in bytes, when quantized).</summary>
     public long ActivationLength { get; }
 
     private void Add(string name, long size)

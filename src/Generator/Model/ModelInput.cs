@@ -29,7 +29,8 @@ internal sealed record ModelOptions(
 /// What the read step gets from one AdditionalFile, before any option is looked at (so it is cached on the
 /// AdditionalText alone, and an options change never reads the file again). For weights: the file length, the
 /// header's hash and its parsed form (<paramref name="Header"/>, the only parse of the header), and the outcome of the
-/// NaN/Inf scan of the tensor data (<paramref name="DataWarning"/>, MO0017; the data itself is not kept). For an
+/// NaN/Inf scan of the tensor data (<paramref name="DataWarning"/>, MO0017; the data itself is not kept) and, for a
+/// quantized file, of the check of its int8 weights and weight scales (<paramref name="DataError"/>, MO0019). For an
 /// architecture file: its text. <paramref name="ReadError"/> is MO0001 (unreadable), MO0002 (not safetensors) or MO0016.
 /// </summary>
 internal sealed record ModelFileContent(
@@ -40,7 +41,8 @@ internal sealed record ModelFileContent(
     string Text,
     WeightHeader? Header,
     DiagnosticInfo? ReadError,
-    DiagnosticInfo? DataWarning = null)
+    DiagnosticInfo? DataWarning = null,
+    DiagnosticInfo? DataError = null)
 {
     /// <summary>File name without the model extension: <c>models/mobileone_s1.safetensors</c> → <c>mobileone_s1</c>.</summary>
     public string BaseName => ModelFileReader.BaseName(Path, Kind);
@@ -51,7 +53,11 @@ internal sealed record ModelFileContent(
 }
 
 /// <summary>A valid safetensors header, as the parse step needs it: the tensors in file order and the architecture metadata.</summary>
-internal sealed record WeightHeader(long DataOffset, EquatableArray<TensorEntry> Tensors, string? ArchitectureJson);
+internal sealed record WeightHeader(long DataOffset, EquatableArray<TensorEntry> Tensors, string? ArchitectureJson, string? QuantizationJson = null)
+{
+    /// <summary>Whether the file is a quantized MobileOne (it has <c>mobileone.quantization</c> metadata).</summary>
+    public bool IsQuantized => QuantizationJson != null;
+}
 
 /// <summary>One tensor of a header, under its name in the file; <see cref="Begin"/> and <see cref="End"/> are offsets in the data section.</summary>
 internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End)

@@ -64,8 +64,12 @@ internal sealed record NetworkSpec(
     string ResourceName,
     long FileLength,
     ulong HeaderHash,
-    long DataOffset)
+    long DataOffset,
+    QuantizationSpec? Quantization = null)
 {
+    /// <summary>Whether the network is quantized (int8, docs/quantization.md).</summary>
+    public bool IsQuantized => Quantization != null;
+
     public LayerSpec LastLayer => Layers[Layers.Count - 1];
 
     public int FeatureChannels => LastLayer.OutChannels;
@@ -73,6 +77,12 @@ internal sealed record NetworkSpec(
     /// <summary>Floats of the packed weight buffer: the end of its last region.</summary>
     public long PackedLength => Packed.Count == 0 ? 0 : Packed[Packed.Count - 1].Offset + Packed[Packed.Count - 1].Length;
 }
+
+/// <summary>
+/// What the generator knows of a quantized network's calibration at build time: the method and the scales of the file
+/// it was generated from (shown in the generated code; <c>Load</c> reads the scales of the file it is given).
+/// </summary>
+internal sealed record QuantizationSpec(string Method, int CalibrationImages, float InputScale, EquatableArray<float> ActivationScales);
 
 /// <summary>The outcome of parsing one model: a spec (null on errors) and its diagnostics.</summary>
 internal sealed record ParseResult(NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics, string FilePath);

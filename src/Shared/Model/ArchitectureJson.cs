@@ -38,6 +38,12 @@ internal sealed class ArchitectureDocument
 
     public string[]? Labels { get; set; }
 
+    /// <summary>
+    /// Whether an architecture file without weights describes a quantized network (docs/quantization.md): the class
+    /// then binds a quantized file at run time. A quantized weight file says so itself (its <c>mobileone.quantization</c> metadata).
+    /// </summary>
+    public bool? Int8 { get; set; }
+
     /// <summary>Whether every structural field is set.</summary>
     public bool IsComplete =>
         InputChannels.HasValue && InputHeight.HasValue && InputWidth.HasValue && StemChannels.HasValue
@@ -126,7 +132,7 @@ internal static class ArchitectureJson
     public static readonly string[] KnownProperties =
     {
         "$schema", "description", "variant", "inputChannels", "inputSize", "inputHeight", "inputWidth",
-        "stemChannels", "stageChannels", "stageBlocks", "seBlocks", "numClasses", "mean", "std", "cropPct", "labels",
+        "stemChannels", "stageChannels", "stageBlocks", "seBlocks", "numClasses", "mean", "std", "cropPct", "labels", "int8",
     };
 
     /// <summary>Reads <paramref name="text"/>; returns null after adding at least one error to <paramref name="errors"/>.</summary>
@@ -327,6 +333,17 @@ internal static class ArchitectureJson
                         break;
                     case "std":
                         doc.Std = Floats(v, member.Key, positive: true) ?? doc.Std;
+                        break;
+                    case "int8":
+                        if (v.Kind == JsonKind.Boolean)
+                        {
+                            doc.Int8 = v.Boolean;
+                        }
+                        else
+                        {
+                            Report(v, "'int8' must be true or false");
+                        }
+
                         break;
                     case "cropPct":
                         if (v.TryGetDouble(out double crop) && crop > 0 && crop <= 1)

@@ -79,6 +79,55 @@ internal static class PackedLayout
         Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
         return list;
     }
+
+    /// <summary>Int8 pointwise weight <c>[CoutP/16][CinP/4][16][4]</c> bytes, in 4-byte units (docs/quantization.md).</summary>
+    public static long Int8Pointwise(long cout, long cin) => checked(RoundUp16(cout) * RoundUp16(cin) / 4);
+
+    /// <summary>
+    /// The packed buffer of a quantized network (docs/quantization.md), in 4-byte units (floats, int32 biases, and int8
+    /// pointwise weights four to a unit), each region on a 64-byte boundary. Per layer: <c>Weight</c> (the stem and
+    /// depthwise weights as float integers in their FP32 layouts, the pointwise weights as packed int8), for the stem
+    /// also <c>ZeroBias</c> (the float kernel runs without a bias), <c>Bias</c> (int32), <c>Scale</c> (the float
+    /// requantisation or dequantisation multipliers), the squeeze-excite regions as in FP32; then the linear head and
+    /// <c>ActivationScales</c> (the input scale, then each layer's output scale).
+    /// </summary>
+    public static IReadOnlyList<PackedRegion> QuantizedRegions(NetworkShape network)
+    {
+        var list = new List<PackedRegion>();
+        long offset = 0;
+        void Add(string name, string tensor, long size)
+        {
+            list.Add(new PackedRegion(name, tensor, offset, size));
+            offset = checked(offset + size);
+        }
+
+        int layers = 0;
+        foreach (LayerShape l in network.Layers())
+        {
+            string id = l.Identifier;
+            layers++;
+            Add(id + "_Weight", l.Name + ".reparam_conv.weight", l.Type == LayerType.Pointwise ? Int8Pointwise(l.OutChannels, l.InChannels) : Weight(l));
+            if (l.Type == LayerType.Stem)
+            {
+                Add(id + "_ZeroBias", string.Empty, Bias(l.OutChannels));
+            }
+
+            Add(id + "_Bias", l.Name + ".reparam_conv.bias", Bias(l.OutChannels));
+            Add(id + "_Scale", l.Name + QuantizationScheme.WeightScaleSuffix, Bias(l.OutChannels));
+            if (l.HasSe)
+            {
+                Add(id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
+                Add(id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
+                Add(id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
+                Add(id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
+            }
+        }
+
+        Add("Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
+        Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
+        Add("ActivationScales", string.Empty, Bias(layers + 1));
+        return list;
+    }
 }
 
 /// <summary>One packed tensor: its name in the plan, the tensor it packs, and where it lies in the buffer (floats).</summary>

@@ -47,5 +47,10 @@ public sealed class NetworkCase
         _ => throw new ArgumentException("Unknown case " + name, nameof(name)),
     };
 
+    /// <summary>A published variant at <paramref name="size"/> x <paramref name="size"/> (cached like <see cref="Get"/>).</summary>
+    public static NetworkCase Small(string variant, int size) =>
+        Cache.GetOrAdd(variant + "@" + size, _ => new Lazy<NetworkCase>(() =>
+            new NetworkCase(variant, MobileOneArchitecture.Preset(variant) with { InputHeight = size, InputWidth = size }, TestData.StableSeed(variant + "@" + size)))).Value;
+
     private static NetworkCase Create(string name) => new(name, ArchitectureOf(name), TestData.StableSeed(name));
 }
