@@ -13,7 +13,7 @@ using MobileOne.Runtime;
 namespace MobileOne.Benchmarks;
 
 /// <summary>Command-line options.</summary>
-internal sealed record Options(string[] Variants, int[] Threads, int Iterations, int Warmup, int Seed, bool Profile, SimdLevel? Simd, int GapMs, bool OrtNoSpin)
+internal sealed record Options(string[] Variants, int[] Threads, int Iterations, int Warmup, int Seed, bool Profile, SimdLevel? Simd, int GapMs, bool OrtNoSpin, bool Int8 = true)
 {
     public static Options Parse(string[] args)
     {
@@ -35,7 +35,8 @@ internal sealed record Options(string[] Variants, int[] Threads, int Iterations,
             args.Contains("--profile"),
             simd,
             int.Parse(Value("--gap-ms") ?? "5", System.Globalization.CultureInfo.InvariantCulture),
-            args.Contains("--ort-no-spin"));
+            args.Contains("--ort-no-spin"),
+            !args.Contains("--no-int8"));
     }
 }
 
@@ -49,6 +50,17 @@ internal static class Networks
         "s2" => MobileOneS2.Load(weights),
         "s3" => MobileOneS3.Load(weights),
         "s4" => MobileOneS4.Load(weights),
+        _ => throw new ArgumentException($"Unknown variant '{variant}' (s0-s4)."),
+    };
+
+    /// <summary>The int8 classes (docs/quantization.md), generated from architecture files that say "int8".</summary>
+    public static IMobileOneNetwork LoadInt8(string variant, Stream weights) => variant.ToLowerInvariant() switch
+    {
+        "s0" => MobileOneS0Int8.Load(weights),
+        "s1" => MobileOneS1Int8.Load(weights),
+        "s2" => MobileOneS2Int8.Load(weights),
+        "s3" => MobileOneS3Int8.Load(weights),
+        "s4" => MobileOneS4Int8.Load(weights),
         _ => throw new ArgumentException($"Unknown variant '{variant}' (s0-s4)."),
     };
 }

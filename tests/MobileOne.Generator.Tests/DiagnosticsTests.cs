@@ -500,7 +500,7 @@ public class DiagnosticsTests
     public void DescriptorTable_IsSequentialAllErrorsAndFormats()
     {
         var all = DiagnosticDescriptors.All.OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
-        Assert.Equal(Enumerable.Range(1, 17).Select(i => "MO" + i.ToString("0000", CultureInfo.InvariantCulture)), all.Select(d => d.Id));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => "MO" + i.ToString("0000", CultureInfo.InvariantCulture)), all.Select(d => d.Id));
         foreach (DiagnosticDescriptor d in all)
         {
             // Every diagnostic is an error except MO0017 (NaN/Inf weights), a warning: the class is still generated.
