@@ -146,10 +146,32 @@ static void ClassifyTestSet(string[] directories)
         Console.WriteLine($"{100.0 * confusion[t, t] / Math.Max(1, total),9:F1}%");
     }
 
+    // The same network quantized to int8 (docs/quantization.md): the same images, the same labels.
+    float[] logits8 = new float[count * classes];
+    Parallelism.MaxDegreeOfParallelism = Environment.ProcessorCount;
+    FashionMnistInt8.Infer(inputs.AsSpan(0, 100 * len), logits8.AsSpan(0, 100 * classes), 100); // warm-up
+    start = Stopwatch.GetTimestamp();
+    FashionMnistInt8.Infer(inputs, logits8, count);
+    double seconds8 = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Parallelism.MaxDegreeOfParallelism = 1;
+    int correct8 = 0, agree = 0;
+    for (int i = 0; i < count; i++)
+    {
+        int predicted8 = ArgMax(logits8.AsSpan(i * classes, classes));
+        correct8 += predicted8 == labels[i] ? 1 : 0;
+        agree += predicted8 == ArgMax(logits.AsSpan(i * classes, classes)) ? 1 : 0;
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"  FP32 accuracy {100.0 * correct / count:F2}%");
+    Console.WriteLine($"  int8 accuracy {100.0 * correct8 / count:F2}% (FashionMnistInt8, {FashionMnistInt8.QuantizationMethod} calibration; " +
+                      $"same prediction as FP32 on {100.0 * agree / count:F2}% of images), {count / seconds8:N0} images/s");
+
     float[] one = inputs.AsSpan(0, len).ToArray();
     float[] oneLogits = new float[classes];
     Console.WriteLine();
     Time("FashionMnist.Infer (one image, one thread)", () => FashionMnist.Infer(one, oneLogits), 2000, FashionMnist.MultiplyAccumulates);
+    Time("FashionMnistInt8.Infer (one image, one thread)", () => FashionMnistInt8.Infer(one, oneLogits), 2000, FashionMnist.MultiplyAccumulates);
 }
 
 // The ten 28x28 PNGs in images/fashion-mnist (the first test image of each class, named after its true label).

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using MobileOne.Conversion;
+using MobileOne.Conversion.Quantization;
+using MobileOne.Model;
 using Spectre.Console;
 
 namespace MobileOne.Tool;
@@ -141,6 +143,98 @@ internal static class Inspector
                 ui.MarkupLineInterpolated($"  {d}");
             }
         }
+    }
+
+    /// <summary>The report of a quantized file (docs/quantization.md): the scheme, the calibration, the input scale and every layer's scales.</summary>
+    public static void PrintQuantized(IAnsiConsole ui, string path, QuantizedNetwork q, bool listTensors)
+    {
+        NetworkArchitecture a = q.Architecture;
+        string variant = a.Variant;
+        IReadOnlyList<QuantizedTensorShape> tensors = QuantizationScheme.Tensors(a.ToShape());
+        var dtypes = tensors.GroupBy(t => t.DType).Select(g => $"{g.Count()} {g.Key}");
+        long bytes = tensors.Sum(t => t.ElementCount * (t.DType == "I8" ? 1 : 4));
+        string method = q.Method == "percentile" && q.Percentile is double pct
+            ? string.Create(CultureInfo.InvariantCulture, $"percentile {pct:R}")
+            : q.Method;
+        var facts = new Grid().AddColumn().AddColumn();
+        facts.AddRow("file", Markup.Escape($"{path} (safetensors)"));
+        facts.AddRow("variant", variant == "custom" ? "custom" : "MobileOne-" + variant.ToUpperInvariant());
+        facts.AddRow("form", "[bold]INT8[/] quantized: int8 weights per output channel, int32 biases, uint8 activations, int8 input (docs/quantization.md)");
+        facts.AddRow("calibration", Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{method}, {q.CalibrationImages:N0} images")));
+        facts.AddRow("input scale", Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{q.InputScale:G6} (int8: x ≈ q · {q.InputScale:G6}, |x| ≤ {q.InputScale * 127:G5})")));
+        facts.AddRow("architecture", Markup.Escape(q.ArchitectureJson));
+        facts.AddRow("input", Markup.Escape($"[1, {a.InputChannels}, {a.InputHeight}, {a.InputWidth}] float, NCHW (quantized inside)"));
+        facts.AddRow("output", Markup.Escape($"[1, {a.NumClasses}] logits (float)"));
+        facts.AddRow("tensors", Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{tensors.Count} ({string.Join(", ", dtypes)}), {bytes:N0} bytes of weights")));
+        facts.AddRow("fused", Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{a.ParameterCount:N0} parameters, {a.Macs:N0} MACs per image (convs, SE, linear)")));
+        ui.Write(facts);
+        ui.WriteLine();
+
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("layer");
+        table.AddColumn("op");
+        table.AddColumn(new TableColumn("Cin→Cout").RightAligned());
+        table.AddColumn(new TableColumn("H×W in→out").RightAligned());
+        table.AddColumn(new TableColumn("in scale").RightAligned());
+        table.AddColumn(new TableColumn("out scale").RightAligned());
+        table.AddColumn(new TableColumn("out range").RightAligned());
+        table.AddColumn(new TableColumn("weight scales").RightAligned());
+        table.AddColumn(new TableColumn("MACs").RightAligned());
+        foreach (ConvLayer l in a.Layers())
+        {
+            QuantizedLayer ql = q[l.Name];
+            table.AddRow(new[]
+            {
+                l.Name,
+                l.Operation,
+                $"{l.InChannels}→{l.OutChannels}",
+                $"{l.InHeight}×{l.InWidth}→{l.OutHeight}×{l.OutWidth}",
+                q.InputScaleOf(l.Name).ToString("G4", CultureInfo.InvariantCulture),
+                ql.OutputScale.ToString("G4", CultureInfo.InvariantCulture),
+                (ql.OutputScale * 255).ToString("G4", CultureInfo.InvariantCulture),
+                WeightScales(ql),
+                l.Macs.ToString("N0", CultureInfo.InvariantCulture),
+            }.Select(Markup.Escape).ToArray());
+        }
+
+        table.AddRow(new[] { "linear", "avgpool + fc (float)", $"{a.FeatureChannels}→{a.NumClasses}", string.Empty, string.Empty, string.Empty, string.Empty, string.Empty, ((long)a.NumClasses * a.FeatureChannels).ToString("N0", CultureInfo.InvariantCulture) }.Select(Markup.Escape).ToArray());
+        ui.Write(table);
+
+        if (listTensors)
+        {
+            var t = new Table().Border(TableBorder.Simple).AddColumn("tensor").AddColumn("dtype").AddColumn("shape");
+            foreach (QuantizedTensorShape x in tensors)
+            {
+                t.AddRow(Markup.Escape(x.Name), x.DType, Markup.Escape(TensorShape.Format(x.Shape)));
+            }
+
+            ui.Write(t);
+        }
+
+        ui.WriteLine();
+        ui.Write(new Markup("[bold]generator:[/] "));
+        GeneratorVerdict v = GeneratorCheck.Run(path);
+        if (v.Accepted)
+        {
+            ui.MarkupLineInterpolated($"[green]accepted[/]: generates class {string.Join(", ", v.Classes)}");
+        }
+        else
+        {
+            ui.MarkupLine("[red]rejected[/]:");
+        }
+
+        foreach (string d in v.Diagnostics)
+        {
+            ui.MarkupLineInterpolated($"  {d}");
+        }
+    }
+
+    // The range of the weight scales of the channels with a nonzero weight (an all-zero channel's scale only sets its bias's units).
+    private static string WeightScales(QuantizedLayer l)
+    {
+        int per = l.Weight.Length / l.WeightScale.Length;
+        float[] scales = l.WeightScale.Where((_, o) => l.Weight.AsSpan(o * per, per).ContainsAnyExcept((sbyte)0)).ToArray();
+        return scales.Length == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{scales.Min():G3} – {scales.Max():G3}");
     }
 
     private static string Suggest(string path)

@@ -144,23 +144,43 @@ public static class Program
         inspect.SetAction(p => Guard(error, () =>
         {
             string path = p.GetValue(inspIn)!;
+            if (MobileOne.Conversion.Quantization.QuantizedNetwork.IsQuantizedFile(path))
+            {
+                Inspector.PrintQuantized(Ui(output), path, MobileOne.Conversion.Quantization.QuantizedNetwork.Read(path), p.GetValue(tensors));
+                return ExitCodes.Success;
+            }
+
             MobileOneCheckpoint cp = Open(path, p.GetValue(inspSize));
             Inspector.Print(Ui(output), path, cp, p.GetValue(tensors));
             return ExitCodes.Success;
         }));
 
         // export-onnx
-        var onnxIn = new Argument<string>("file") { Description = "A checkpoint (train-time ones are fused first)." };
+        var onnxIn = new Argument<string>("file") { Description = "A checkpoint (train-time ones are fused first), or a quantized file (written as a QDQ graph)." };
         var onnxOut = OutputOption(".onnx");
         var onnxEps = new Option<double>("--eps") { Description = "BatchNorm eps when the input is a train-time checkpoint.", DefaultValueFactory = _ => Reparameterizer.DefaultEps };
         var onnxSize = InputSizeOption();
         var fixedBatch = new Option<bool>("--fixed-batch") { Description = "Batch dimension 1 instead of the symbolic 'N'." };
-        var export = new Command("export-onnx", "Write the fused network as ONNX (opset 17; input 'input' [N,C,H,W], output 'logits' [N,classes]) to check it with any runtime.")
+        var export = new Command("export-onnx", "Write the fused network as ONNX (opset 17; input 'input' [N,C,H,W], output 'logits' [N,classes]) to check it with any runtime; a quantized file as a QDQ graph (QuantizeLinear/DequantizeLinear around each convolution: int8 weights per channel, uint8 activations).")
         {
             onnxIn, onnxOut, onnxEps, onnxSize, fixedBatch,
         };
         export.SetAction(p => Guard(error, () =>
         {
+            if (MobileOne.Conversion.Quantization.QdqOnnxExport.IsQuantizedFile(p.GetValue(onnxIn)!))
+            {
+                var qn = MobileOne.Conversion.Quantization.QuantizedNetwork.Read(p.GetValue(onnxIn)!);
+                (int H, int W)? qSize = p.GetValue(onnxSize) is string qs ? ParseSize(qs) : null;
+                string qOut = p.GetValue(onnxOut)!;
+                MobileOne.Conversion.Quantization.QdqOnnxExport.Save(qOut, qn, symbolicBatch: !p.GetValue(fixedBatch), producer: "mobileone export-onnx",
+                    options: new MobileOne.Conversion.Quantization.QdqOptions { InputHeight = qSize?.H, InputWidth = qSize?.W });
+                NetworkArchitecture qa = qn.Architecture;
+                string qb = p.GetValue(fixedBatch) ? "1" : "N";
+                string qVariant = qa.Variant == "custom" ? "custom MobileOne" : "MobileOne-" + qa.Variant.ToUpperInvariant();
+                output.WriteLine($"Exported quantized {qVariant} → {qOut} as a QDQ graph (int8 weights per channel, uint8 activations; input 'input' [{qb}, {qa.InputChannels}, {qSize?.H ?? qa.InputHeight}, {qSize?.W ?? qa.InputWidth}], output 'logits' [{qb}, {qa.NumClasses}], opset {MobileOne.Conversion.Quantization.QdqOnnxExport.Opset}).");
+                return ExitCodes.Success;
+            }
+
             MobileOneCheckpoint cp = Open(p.GetValue(onnxIn)!, p.GetValue(onnxSize));
             FusedNetwork net = Reparameterizer.Fuse(cp, p.GetValue(onnxEps));
             string outPath = p.GetValue(onnxOut)!;
@@ -175,6 +195,7 @@ public static class Program
         root.Add(convert);
         root.Add(inspect);
         root.Add(export);
+        root.Add(QuantizeCommand.Create(output, error));
         return root;
     }
 
@@ -193,7 +214,7 @@ public static class Program
 
     private static NamingConvention ParseNaming(string? s) => s == "timm" ? NamingConvention.Timm : NamingConvention.Apple;
 
-    private static IAnsiConsole Ui(TextWriter output)
+    internal static IAnsiConsole Ui(TextWriter output)
     {
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -240,7 +261,7 @@ public static class Program
         return $"{(variant == "custom" ? "custom MobileOne" : "MobileOne-" + variant.ToUpperInvariant())}, {form}, {cp.Naming} names";
     }
 
-    private static int Guard(TextWriter error, Func<int> action)
+    internal static int Guard(TextWriter error, Func<int> action)
     {
         try
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -139,6 +140,34 @@ public sealed class QuantizedNetwork
     /// <summary>Whether a safetensors file's metadata marks it as quantized.</summary>
     public static bool IsQuantized(IReadOnlyDictionary<string, string>? metadata) => QuantizationScheme.IsQuantized(metadata);
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is a safetensors file whose metadata marks it as quantized (only the header is
+    /// read). False for anything else, including files that do not exist or are not safetensors: the caller's ordinary
+    /// reader reports those.
+    /// </summary>
+    public static bool IsQuantizedFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            using FileStream f = File.OpenRead(path);
+            byte[] prefix = new byte[8];
+            if (f.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
+            {
+                return false;
+            }
+
+            long n = SafetensorsHeader.ReadHeaderLength(prefix, f.Length);
+            byte[] header = new byte[n];
+            f.ReadExactly(header);
+            return IsQuantized(SafetensorsHeader.Parse(header, f.Length - 8 - n).Metadata);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafetensorsFormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads a quantized file.</summary>
     /// <exception cref="ConversionException">The file is not a valid quantized MobileOne; the message says why.</exception>
     public static QuantizedNetwork Read(string path)
@@ -274,9 +303,10 @@ public sealed class QuantizedNetwork
                 return $"Layer {i} should be '{e.Name}' with weight {TensorShape.Format(e.WeightShape)}, {e.OutChannels} scales and {e.OutChannels} biases.";
             }
 
-            if (l.WeightScale.Select((s, o) => (s, o)).FirstOrDefault(x => !(x.s > 0 && float.IsFinite(x.s))) is var (bad, o) && !(bad > 0 && float.IsFinite(bad)) && l.WeightScale.Length > 0)
+            int badScale = Array.FindIndex(l.WeightScale, s => !(s > 0 && float.IsFinite(s)));
+            if (badScale >= 0)
             {
-                return $"The weight scale of output channel {o} of '{l.Name}' is {bad}; scales must be positive and finite.";
+                return $"The weight scale of output channel {badScale} of '{l.Name}' is {l.WeightScale[badScale].ToString("R", CultureInfo.InvariantCulture)}; scales must be positive and finite.";
             }
 
             if (QuantizationScheme.FindOutOfRange(l.Weight) is int at && at >= 0)
