@@ -268,6 +268,21 @@ public sealed class Int8Reference
                             continue;
                         }
 
+                        if (kernelSize == 1 && stride == 1)
+                        {
+                            // Pointwise: one multiply-add per pixel.
+                            for (int p = 0; p < outPlane; p++)
+                            {
+                                acc[p] += w * plane[p];
+                            }
+
+                            continue;
+                        }
+
+                        // The output columns whose input column ox * stride - pad + kx is inside the image.
+                        int oxFirst = Math.Max(0, (pad - kx + stride - 1) / stride);
+                        int last = inWidth - 1 + pad - kx;
+                        int oxEnd = last < 0 ? 0 : Math.Min(wo, (last / stride) + 1);
                         for (int oy = 0; oy < ho; oy++)
                         {
                             int iy = (oy * stride) - pad + ky;
@@ -276,14 +291,10 @@ public sealed class Int8Reference
                                 continue;
                             }
 
-                            int row = iy * inWidth, orow = oy * wo;
-                            for (int ox = 0; ox < wo; ox++)
+                            int row = (iy * inWidth) - pad + kx, orow = oy * wo;
+                            for (int ox = oxFirst; ox < oxEnd; ox++)
                             {
-                                int ix = (ox * stride) - pad + kx;
-                                if (ix >= 0 && ix < inWidth)
-                                {
-                                    acc[orow + ox] += w * plane[row + ix];
-                                }
+                                acc[orow + ox] += w * plane[row + (ox * stride)];
                             }
                         }
                     }
@@ -314,7 +325,12 @@ public sealed class Int8Reference
         }
 
         sbyte[] q = QuantizeInput(inputChw);
-        int[] x = Array.ConvertAll(q, v => (int)v);
+        var x = new int[q.Length];
+        for (int i = 0; i < q.Length; i++)
+        {
+            x[i] = q[i];
+        }
+
         var outputs = new List<Int8LayerOutput>(keep ? _steps.Length : 0);
         byte[] y = Array.Empty<byte>();
         foreach (Step s in _steps)
@@ -325,7 +341,11 @@ public sealed class Int8Reference
                 outputs.Add(new Int8LayerOutput(s.Layer, s.InputScale, s.Quantized.OutputScale, y));
             }
 
-            x = Array.ConvertAll(y, v => (int)v);
+            x = new int[y.Length];
+            for (int i = 0; i < y.Length; i++)
+            {
+                x[i] = y[i];
+            }
         }
 
         (float[] pooled, float[] logits) = RunHead(y);

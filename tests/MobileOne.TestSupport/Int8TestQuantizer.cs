@@ -7,8 +7,9 @@ using MobileOne.Conversion.Quantization;
 namespace MobileOne.TestSupport;
 
 /// <summary>
-/// The tests' own minmax quantizer (independent of <c>mobileone quantize</c>, which is tested against these references): fused FP32 weights → a
-/// <see cref="QuantizedNetwork"/> by docs/quantization.md's scheme.
+/// The tests' own minmax quantizer, independent of <c>mobileone quantize</c>: fused FP32 weights → a
+/// <see cref="QuantizedNetwork"/> by docs/quantization.md's scheme (with <see cref="FoldDeadChannels"/> as an optional
+/// FP32-exact clean-up before it).
 /// <list type="bullet">
 /// <item>calibration: <see cref="DoubleReference.Trace"/> on the calibration inputs; <c>s_input = max|x| / 127</c>,
 /// <c>s_act = max(layer output) / 255</c> per layer (outputs are post-ReLU, post-SE);</item>
