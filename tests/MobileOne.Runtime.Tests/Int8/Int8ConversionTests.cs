@@ -110,9 +110,10 @@ public sealed unsafe class Int8ConversionTests
             values.Add((float)((rng.NextDouble() * 8) - 4));
         }
 
+        values.AddRange(new[] { -0.3f / inv, -0.5f / inv, -0f }); // the scalar tail (count % 16) too must write +0
         float[] x = values.ToArray();
         float[] expected = x.Select(v => Int8Reference.QuantizeInput(v, inv)).ToArray();
-        float[] ties = Enumerable.Range(-260, 521).Select(k => k / 2f).ToArray(); // exact halves with inv = 1
+        float[] ties = Enumerable.Range(-260, 521).Select(k => k / 2f).Concat(new[] { -0.5f, -0.25f, -0f }).ToArray(); // exact halves with inv = 1
         float[] expectedTies = ties.Select(v => Int8Reference.QuantizeInput(v, 1f)).ToArray();
         using (new SimdScope(level))
         {
@@ -167,8 +168,9 @@ public sealed unsafe class Int8ConversionTests
     [MemberData(nameof(Levels))]
     public void GlobalAvgPoolSumsStayExactBeyond2To24(SimdLevel level)
     {
-        // 300 x 300 pixels of 255 sum to 22,950,000 > 2^24: the float partial sums must be flushed to integers in time.
-        const int pixels = 300 * 300, channels = 17;
+        // 520 x 520 pixels of 255 sum to 68,952,000, and each of the kernel's four float accumulators would pass 2^24 on
+        // its own (where odd partial sums no longer fit): the float partial sums must be flushed to integers in time.
+        const int pixels = 520 * 520, channels = 17;
         byte[] chw = Enumerable.Range(0, channels * pixels).Select(i => i < pixels * 16 ? (byte)255 : (byte)(i % 251)).ToArray();
         AssertPool(level, chw, pixels, channels, 0.05f / pixels);
     }

@@ -44,7 +44,7 @@ internal static class Int8Cases
         : isa switch
         {
             Int8Isa.AvxVnni => "AVX-VNNI is not supported by this CPU (e.g. AMD Zen 4, Intel before Alder Lake / Sapphire Rapids), or is disabled (DOTNET_EnableAVXVNNI=0): the vpdpbusd kernels were not run.",
-            Int8Isa.Avx512BW => "AVX-512BW is not supported by this CPU, or is disabled (DOTNET_EnableAVX512F=0): the 512-bit vpmaddubsw kernels were not run.",
+            Int8Isa.Avx512BW => "AVX-512BW is not supported by this CPU, or is disabled (DOTNET_EnableAVX512=0): the 512-bit vpmaddubsw kernels were not run.",
             _ => "AVX2 is not supported by this CPU, or is disabled (DOTNET_EnableAVX2=0): the 256-bit vpmaddubsw kernels were not run.",
         };
 }

@@ -93,6 +93,10 @@ public sealed unsafe class PointwiseConvInt8Tests
         AssertMatches(isa, input, pixels, inChannels, weights, bias, ones, outChannels, acc, dequantize: true);
         float[] m = Enumerable.Range(0, outChannels).Select(o => (o % 4) switch { 0 => 0.5f, 1 => 1f / 8192, 2 => 1.2e-4f, _ => 1f / 16384 }).ToArray();
         AssertMatches(isa, input, pixels, inChannels, weights, bias, m, outChannels, acc, dequantize: false);
+
+        // Multipliers that put y = acc * m far outside int32 (an integer conversion of it would overflow): 255 or 0.
+        float[] huge = Enumerable.Range(0, outChannels).Select(o => (o % 3) switch { 0 => 1e6f, 1 => 3e4f, _ => 1e-9f }).ToArray();
+        AssertMatches(isa, input, pixels, inChannels, weights, bias, huge, outChannels, acc, dequantize: false);
     }
 
     [Int8Theory]

@@ -10,12 +10,13 @@ namespace MobileOne.Runtime;
 internal static unsafe class DepthwiseBorderInt8Block16
 {
     /// <summary>One output pixel (all channel blocks) with taps outside the input skipped (zero padding).</summary>
+    /// <remarks><paramref name="biasInSum"/> as in <see cref="Depthwise4x16Int8Block16.Row{T, TOut}"/>.</remarks>
     /// <typeparam name="T">The level's block.</typeparam>
     /// <typeparam name="TOut">Requantized bytes or dequantized floats.</typeparam>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static void Pixel<T, TOut>(
         byte* input, int inHeight, int inWidth, int cp, float* weights, int* bias, float* scale, byte* outPixel,
-        int blocks, int oy, int ox, int stride)
+        int blocks, int oy, int ox, int stride, bool biasInSum)
         where T : struct, IInt8Block16<T>
         where TOut : struct, IInt8Output
     {
@@ -29,7 +30,7 @@ internal static unsafe class DepthwiseBorderInt8Block16
         float* firstWeight = weights + ((((ky0 * 3) + kx0) * (nint)cp));
         for (int b = 0; b < blocks; b++)
         {
-            T a = T.Zero;
+            T a = biasInSum ? T.LoadBias(bias + (b * 16)) : T.Zero;
             byte* row = first + (b * 16);
             float* wrow = firstWeight + (b * 16);
             for (int ky = ky0; ky < ky1; ky++)
@@ -43,7 +44,7 @@ internal static unsafe class DepthwiseBorderInt8Block16
                 wrow += 3 * (nint)cp;
             }
 
-            Int8Block16Epilogue.Store<T, TOut>(outPixel + (b * 16 * TOut.ElementSize), a, bias + (b * 16), scale + (b * 16));
+            Depthwise4x16Int8Block16.Finish<T, TOut>(outPixel + (b * 16 * TOut.ElementSize), a, bias + (b * 16), scale + (b * 16), biasInSum);
         }
     }
 }

@@ -14,6 +14,13 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static unsafe class DepthwiseConv3x3Int8
 {
+    /// <summary>
+    /// The largest |bias| the sums may start from: 2^24 - 9 x 255 x 127. Bias plus any partial sum of nine products then
+    /// stays an integer below 2^24, exact in float, so starting the float sum at <c>(float)bias</c> gives exactly
+    /// <c>(float)((int)sum + bias)</c> and saves the int32 round trip per output; a layer with a larger bias takes it.
+    /// </summary>
+    internal const int MaxBiasInSum = (1 << 24) - (9 * 255 * 127);
+
     /// <summary>Runs the convolution with requantized u8 output on spans; every length is checked before any memory is touched.</summary>
     /// <param name="input">u8 NHWC-16 input, at least <c>inHeight * inWidth * channelsPadded</c> bytes.</param>
     /// <param name="inHeight">Input height.</param>
@@ -128,10 +135,25 @@ public static unsafe class DepthwiseConv3x3Int8
             Input = input, InHeight = inHeight, InWidth = inWidth, ChannelsPadded = channelsPadded, Weights = weights,
             Bias = bias, Scale = scale, Output = output, OutHeight = outHeight, OutWidth = outWidth, Stride = stride,
             Rows = floats ? table.DepthwiseRowsToFloats : table.DepthwiseRowsToBytes,
+            BiasInSum = BiasFitsTheSum(bias, channelsPadded),
         };
         long macs = (long)outHeight * outWidth * channelsPadded * 9;
         Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : outHeight);
         KernelProfiler.Stop(start, stride == 1 ? "int8 depthwise s1" : "int8 depthwise s2", macs);
+    }
+
+    /// <summary>Whether every |bias| is at most <see cref="MaxBiasInSum"/>.</summary>
+    private static bool BiasFitsTheSum(int* bias, int channelsPadded)
+    {
+        for (int c = 0; c < channelsPadded; c++)
+        {
+            if (bias[c] > MaxBiasInSum || bias[c] < -MaxBiasInSum)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Throws unless the input, weights, bias and multiplier spans are long enough.</summary>
@@ -149,7 +171,7 @@ public static unsafe class DepthwiseConv3x3Int8
     {
         var c = (Context*)context;
         Parallelism.Range(c->OutHeight, 1, part, parts, out int oy0, out int oy1);
-        c->Rows(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Weights, c->Bias, c->Scale, c->Output, c->OutHeight, c->OutWidth, c->Stride, oy0, oy1);
+        c->Rows(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Weights, c->Bias, c->Scale, c->Output, c->OutHeight, c->OutWidth, c->Stride, c->BiasInSum, oy0, oy1);
     }
 
     private struct Context
@@ -165,6 +187,7 @@ public static unsafe class DepthwiseConv3x3Int8
         public int OutHeight;
         public int OutWidth;
         public int Stride;
+        public bool BiasInSum;
         public DepthwiseInt8RowsKernel Rows;
     }
 }

@@ -10,12 +10,13 @@ namespace MobileOne.Runtime;
 internal static unsafe class DepthwiseInt8Block16
 {
     /// <summary>Computes output rows [<paramref name="oyBegin"/>, <paramref name="oyEnd"/>).</summary>
+    /// <remarks><paramref name="biasInSum"/> as in <see cref="Depthwise4x16Int8Block16.Row{T, TOut}"/>.</remarks>
     /// <typeparam name="T">The level's block.</typeparam>
     /// <typeparam name="TOut">Requantized bytes or dequantized floats.</typeparam>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Rows<T, TOut>(
         byte* input, int inHeight, int inWidth, int cp, float* weights, int* bias, float* scale, byte* output,
-        int outHeight, int outWidth, int stride, int oyBegin, int oyEnd)
+        int outHeight, int outWidth, int stride, bool biasInSum, int oyBegin, int oyEnd)
         where T : struct, IInt8Block16<T>
         where TOut : struct, IInt8Output
     {
@@ -33,7 +34,7 @@ internal static unsafe class DepthwiseInt8Block16
             {
                 for (int ox = 0; ox < outWidth; ox++)
                 {
-                    DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride);
+                    DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride, biasInSum);
                 }
 
                 continue;
@@ -41,12 +42,12 @@ internal static unsafe class DepthwiseInt8Block16
 
             for (int ox = 0; ox < x0; ox++)
             {
-                DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride);
+                DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride, biasInSum);
             }
 
             for (int ox = x1; ox < outWidth; ox++)
             {
-                DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride);
+                DepthwiseBorderInt8Block16.Pixel<T, TOut>(input, inHeight, inWidth, cp, weights, bias, scale, outRow + (ox * outPixel), blocks, oy, ox, stride, biasInSum);
             }
 
             if (x0 >= x1)
@@ -56,7 +57,7 @@ internal static unsafe class DepthwiseInt8Block16
 
             // Tap (0, 0) of the first interior column: input (oy*stride-1, x0*stride-1).
             byte* inStart = input + ((((nint)((oy * stride) - 1) * inWidth) + ((x0 * stride) - 1)) * cp);
-            Depthwise4x16Int8Block16.Row<T, TOut>(inStart, outRow + (x0 * outPixel), x1 - x0, cp, blocks, rowStride, step, stride, weights, bias, scale);
+            Depthwise4x16Int8Block16.Row<T, TOut>(inStart, outRow + (x0 * outPixel), x1 - x0, cp, blocks, rowStride, step, stride, weights, bias, scale, biasInSum);
         }
     }
 }

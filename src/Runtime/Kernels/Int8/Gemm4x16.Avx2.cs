@@ -14,6 +14,7 @@ namespace MobileOne.Runtime;
 /// same-sign weights sum to at most 128 in magnitude, and 255 x 128 = 32,640 fits int16); a weight that breaks it
 /// saturates here and gives a wrong sum.
 /// </summary>
+/// <remarks>A 2x32 tile (also 16 registers) measured the same; both run at about the FP32 GEMM's multiply-accumulate rate.</remarks>
 internal unsafe struct Gemm4x16Avx2 : IInt8GemmTile
 {
     /// <summary>Gets the pixel rows of a full tile.</summary>

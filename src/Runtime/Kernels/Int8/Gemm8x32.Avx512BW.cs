@@ -13,6 +13,10 @@ namespace MobileOne.Runtime;
 /// int32). Exact only because packed weights satisfy the pair rule (<see cref="Int8Packing.FindPairOverflow"/>,
 /// docs/quantization.md "Pairs": 255 x 128 = 32,640 fits int16); a weight that breaks it saturates here.
 /// </summary>
+/// <remarks>
+/// Three instructions per 64 multiply-accumulates (AVX-VNNI needs one per 32): on an Intel Xeon with both, about 0.7x the
+/// AVX-VNNI tile, 1.3-1.5x the FP32 GEMM. 6x32 and 4x64 tiles measured the same within noise.
+/// </remarks>
 internal unsafe struct Gemm8x32Avx512BW : IInt8GemmTile
 {
     /// <summary>Gets the pixel rows of a full tile.</summary>

@@ -40,6 +40,9 @@ internal unsafe interface IInt8Block16<T>
     /// <summary>Returns <c>(float)((int)exactSum + bias)</c> per lane: the int32 accumulator, rounded to float to nearest even.</summary>
     static abstract T AddBias(T exactSum, int* bias);
 
+    /// <summary>Returns <c>(float)bias</c> per lane (exact for biases up to 2^24 in magnitude).</summary>
+    static abstract T LoadBias(int* bias);
+
     /// <summary>Stores <c>(byte)round_even(min(max(y, 0), 255))</c> per lane.</summary>
     static abstract void StoreBytes(byte* destination, T y);
 

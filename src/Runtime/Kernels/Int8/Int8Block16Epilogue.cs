@@ -18,9 +18,24 @@ internal static unsafe class Int8Block16Epilogue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Store<T, TOut>(byte* o, T exactSum, int* bias, float* scale)
         where T : struct, IInt8Block16<T>
+        where TOut : struct, IInt8Output =>
+        StoreAccumulator<T, TOut>(o, T.AddBias(exactSum, bias), scale);
+
+    /// <summary>
+    /// Writes an accumulator that already holds <c>(float)acc</c> (the bias included): <c>(byte)round_even(min(max(acc *
+    /// m, 0), 255))</c> or <c>acc * d</c>.
+    /// </summary>
+    /// <param name="o">The output block: 16 bytes or 16 floats.</param>
+    /// <param name="acc">The accumulators as floats.</param>
+    /// <param name="scale">16 multipliers, <c>m[o]</c> or <c>d[o]</c>.</param>
+    /// <typeparam name="T">The level's block.</typeparam>
+    /// <typeparam name="TOut">Requantized bytes or dequantized floats.</typeparam>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreAccumulator<T, TOut>(byte* o, T acc, float* scale)
+        where T : struct, IInt8Block16<T>
         where TOut : struct, IInt8Output
     {
-        T v = T.Multiply(T.AddBias(exactSum, bias), T.Load(scale));
+        T v = T.Multiply(acc, T.Load(scale));
         if (TOut.Floats)
         {
             T.Store((float*)o, v);

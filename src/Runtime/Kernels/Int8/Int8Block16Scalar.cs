@@ -113,6 +113,18 @@ internal unsafe struct Int8Block16Scalar : IInt8Block16<Int8Block16Scalar>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Int8Block16Scalar LoadBias(int* bias)
+    {
+        Int8Block16Scalar r = default;
+        for (int i = 0; i < Lanes; i++)
+        {
+            r._v[i] = bias[i];
+        }
+
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreBytes(byte* destination, Int8Block16Scalar y)
     {
         for (int i = 0; i < Lanes; i++)

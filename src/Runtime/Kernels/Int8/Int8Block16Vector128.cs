@@ -12,6 +12,7 @@ internal unsafe struct Int8Block16Vector128 : IInt8Block16<Int8Block16Vector128>
     private Vector128<float> _c;
     private Vector128<float> _d;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Int8Block16Vector128(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d)
     {
         _a = a;
@@ -83,6 +84,14 @@ internal unsafe struct Int8Block16Vector128 : IInt8Block16<Int8Block16Vector128>
             Int8Vector128.AddBias(exactSum._b, bias + 4),
             Int8Vector128.AddBias(exactSum._c, bias + 8),
             Int8Vector128.AddBias(exactSum._d, bias + 12));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Int8Block16Vector128 LoadBias(int* bias) =>
+        new(
+            Vector128.ConvertToSingle(Vector128.Load(bias)),
+            Vector128.ConvertToSingle(Vector128.Load(bias + 4)),
+            Vector128.ConvertToSingle(Vector128.Load(bias + 8)),
+            Vector128.ConvertToSingle(Vector128.Load(bias + 12)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreBytes(byte* destination, Int8Block16Vector128 y) =>

@@ -16,6 +16,7 @@ internal unsafe struct Int8Block16Vector256 : IInt8Block16<Int8Block16Vector256>
     private Vector256<float> _lo;
     private Vector256<float> _hi;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Int8Block16Vector256(Vector256<float> lo, Vector256<float> hi)
     {
         _lo = lo;
@@ -85,6 +86,10 @@ internal unsafe struct Int8Block16Vector256 : IInt8Block16<Int8Block16Vector256>
             Vector256.Create(Int8Vector128.AddBias(exactSum._lo.GetLower(), bias), Int8Vector128.AddBias(exactSum._lo.GetUpper(), bias + 4)),
             Vector256.Create(Int8Vector128.AddBias(exactSum._hi.GetLower(), bias + 8), Int8Vector128.AddBias(exactSum._hi.GetUpper(), bias + 12)));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Int8Block16Vector256 LoadBias(int* bias) =>
+        new(Vector256.ConvertToSingle(Vector256.Load(bias)), Vector256.ConvertToSingle(Vector256.Load(bias + 8)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreBytes(byte* destination, Int8Block16Vector256 y)

@@ -15,6 +15,7 @@ internal unsafe struct Int8Block16Vector512 : IInt8Block16<Int8Block16Vector512>
 
     private Vector512<float> _v;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Int8Block16Vector512(Vector512<float> v) => _v = v;
 
     public static Int8Block16Vector512 Zero
@@ -60,6 +61,9 @@ internal unsafe struct Int8Block16Vector512 : IInt8Block16<Int8Block16Vector512>
         Vector512<int> i = Avx512F.IsSupported ? Avx512F.ConvertToVector512Int32WithTruncation(exactSum._v) : Vector512.ConvertToInt32(exactSum._v);
         return new(Vector512.ConvertToSingle(i + Vector512.Load(bias)));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Int8Block16Vector512 LoadBias(int* bias) => new(Vector512.ConvertToSingle(Vector512.Load(bias)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreBytes(byte* destination, Int8Block16Vector512 y)

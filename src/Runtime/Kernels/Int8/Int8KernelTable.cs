@@ -3,8 +3,8 @@
 // INT8 pointwise GEMM on a pixel range and a block range: input, pixels, cin, cinP, weights, bias, scale, output, outStride (elements), blocks.
 global using unsafe PointwiseInt8Kernel = delegate*<byte*, int, int, int, sbyte*, int*, float*, byte*, int, int, void>;
 
-// INT8 depthwise output rows [oyBegin, oyEnd): input, inHeight, inWidth, channelsPadded, weights, bias, scale, output, outHeight, outWidth, stride, oyBegin, oyEnd.
-global using unsafe DepthwiseInt8RowsKernel = delegate*<byte*, int, int, int, float*, int*, float*, byte*, int, int, int, int, int, void>;
+// INT8 depthwise output rows [oyBegin, oyEnd): input, inHeight, inWidth, channelsPadded, weights, bias, scale, output, outHeight, outWidth, stride, biasInSum, oyBegin, oyEnd.
+global using unsafe DepthwiseInt8RowsKernel = delegate*<byte*, int, int, int, float*, int*, float*, byte*, int, int, int, bool, int, int, void>;
 
 // Integer sums in float NHWC-16 to u8: input, pixels, channelsPadded, bias, multipliers, output.
 global using unsafe RequantizeAccumulatorsKernel = delegate*<float*, int, int, int*, float*, byte*, void>;
@@ -31,11 +31,11 @@ namespace MobileOne.Runtime;
 /// </summary>
 /// <remarks>
 /// Pointwise instruction set per level, by measurement on an Intel Xeon (Sapphire/Emerald Rapids, AVX-512 + AVX-VNNI),
-/// one thread, MobileOne-S1's pointwise shapes (docs/quantization.md has the table): AVX-VNNI (256-bit
-/// <c>vpdpbusd</c>, <see cref="Gemm6x32AvxVnni"/>) is the fastest wherever the CPU has it, ahead of AVX-512BW
-/// (<c>vpmaddubsw</c> + <c>vpmaddwd</c> at 512 bits, three instructions per 64 multiply-accumulates where VNNI needs one
-/// per 32); so Vector512 and Vector256 take AVX-VNNI when present, else AVX-512BW (Vector512 only) or AVX2;
-/// Vector128 and Scalar take the scalar loops.
+/// one thread, MobileOne-S1's pointwise shapes (3136 px 96->96, 784 px 192->192, 196 px 512->512, 49 px 512->1280):
+/// AVX-VNNI (256-bit <c>vpdpbusd</c>, <see cref="Gemm6x32AvxVnni"/>) 331-430 GOP/s, 2.0-2.3x the FP32 GEMM;
+/// AVX-512BW (<c>vpmaddubsw</c> + <c>vpmaddwd</c> at 512 bits, three instructions per 64 multiply-accumulates where VNNI
+/// needs one per 32) 247-292 GOP/s; AVX2 164-200 GOP/s; scalar 5-6 GOP/s. So Vector512 and Vector256 take AVX-VNNI
+/// when present, else AVX-512BW (Vector512 only) or AVX2; Vector128 and Scalar take the scalar loops.
 /// </remarks>
 [SuppressMessage("Usage", "CA2252:Opt in to preview features", Justification = "AvxVnni is marked preview only in the net8.0 reference assemblies; the instructions and the API are final (not preview from .NET 9 on).")]
 internal sealed unsafe class Int8KernelTable

@@ -1,22 +1,28 @@
 // Kernels/Int8: the INT8 kernels of a quantized MobileOne (docs/quantization.md is their contract). Each entry point file
-// (PointwiseConvInt8.cs, DepthwiseConv3x3Int8.cs, ...) holds the public Run overloads, the argument checks and the thread
-// split; the micro-kernels are beside them, named as in the FP32 folders: <Tile>.<Isa>.cs holds the class <Tile><Isa>,
-// <Tile> = <pixels>x<output channels> of the register tile.
+// (PointwiseConvInt8.cs, DepthwiseConv3x3Int8.cs, RequantizeAccumulators.cs, QuantizeInput.cs, QuantizeActivations.cs,
+// GlobalAvgPoolInt8.cs, FeatureMapInt8ToChw.cs) holds the public Run overloads, the argument checks and the thread split;
+// Int8Packing.cs packs the weights. The micro-kernels are beside them, named as in the FP32 folders: <Tile>.<Isa>.cs
+// holds the class <Tile><Isa>, <Tile> = <pixels>x<output channels> of the register tile.
 //   <Isa> is AvxVnni, Avx512BW or Avx2 (intrinsics written out; the pointwise GEMM's instruction set, Int8Isa), Scalar,
 //         or Block16 (written once over IInt8Block16<T>, one JIT instantiation per SimdLevel).
 // The instruction set is chosen once per Simd.Level (Int8KernelTable), not per call.
 //
-//   PointwiseInt8Sweep.cs        the GEMM driver for any tile: L2-sized pixel chunks, weight panels over pixel tiles
+//   PointwiseInt8Sweep.cs        the GEMM driver for any tile (IInt8GemmTile): L2-sized pixel chunks, weight panels over
+//                                pixel tiles
 //   Gemm6x32.AvxVnni.cs          up to 6 pixels x 32 output channels, vpdpbusd (exact int32)
 //   Gemm8x32.Avx512BW.cs         up to 8 pixels x 32 output channels, vpmaddubsw + vpmaddwd (needs the pair rule)
 //   Gemm4x16.Avx2.cs             up to 4 pixels x 16 output channels, the same pair at 256 bits (needs the pair rule)
 //   PointwiseInt8.Scalar.cs      plain loops
 //   Int8Epilogue.cs              int32 accumulators -> u8 (requantize) or float (dequantize), 256 and 512 bits
+//   Int8Markers.cs               compile-time counts and output kinds (IBlockCount, IInt8Output)
 //   DepthwiseInt8.Block16.cs, Depthwise4x16Int8.Block16.cs, DepthwiseBorderInt8.Block16.cs
 //                                the depthwise driver, interior tile and border pixels (float FMAs on exact integers)
 //   Quantize.Block16.cs          requantize float sums, quantize float activations, quantize the input
 //   SumBytes4x16.Block16.cs      per-channel pixel sums (global average pool)
-//   IInt8Block16.cs, Int8Block16{Vector512,Vector256,Vector128,Scalar}.cs, Int8Vector128.cs   the level's 16-channel block
+//   IInt8Block16.cs, Int8Block16{Vector512,Vector256,Vector128,Scalar}.cs, Int8Vector128.cs, Int8Block16Epilogue.cs
+//                                the level's 16-channel block and its epilogue
+//   Int8KernelTable.cs           the kernels of each SimdLevel and the pointwise instruction set
+//   Int8Arguments.cs             span length checks for bytes, ints and floats
 using System;
 
 namespace MobileOne.Runtime;
