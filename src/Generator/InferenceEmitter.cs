@@ -269,22 +269,7 @@ internal static class InferenceEmitter
 
                 if (taps.TryGetValue(layer.Name, out int stride))
                 {
-                    w.WriteLine();
-                    w.WriteLine($"// stride-{stride} feature map: {layer.OutChannels}x{layer.OutHeight}x{layer.OutWidth}");
-                    w.WriteLine($"if (!stride{stride}.IsEmpty)");
-                    w.WriteLine("{");
-                    w.WriteLine($"    {Rt}FeatureMapToChw.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, output: stride{stride});");
-                    w.WriteLine("}");
-                    string later = string.Join(" && ", new[] { 16, 32 }.Where(s => s > stride).Select(s => $"stride{s}.IsEmpty").Concat(new[] { "embedding.IsEmpty" }));
-                    w.WriteLine();
-                    w.WriteLine($"if (logits.IsEmpty && {later})");
-                    w.WriteLine("{");
-                    w.WriteLine("    return;");
-                    w.WriteLine("}");
-                    if (!ReferenceEquals(layer, spec.LastLayer))
-                    {
-                        w.WriteLine();
-                    }
+                    EmitFeatureTap(w, spec, layer, stride, string.Empty, FormattableString.Invariant($"{Rt}FeatureMapToChw.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, output: stride{stride});"));
                 }
 
                 src = dst;
@@ -297,26 +282,7 @@ internal static class InferenceEmitter
             w.WriteLine();
             w.WriteLine($"// head: global average pool {last.OutHeight}x{last.OutWidth} -> linear {last.OutChannels} -> {spec.NumClasses}");
             w.WriteLine($"{Rt}GlobalAvgPool.Run({src}, pixels: {last.OutHeight * last.OutWidth}, channelsPadded: {featuresP}, output: {pooled});");
-            w.WriteLine("if (!embedding.IsEmpty)");
-            w.WriteLine("{");
-            w.WriteLine("    scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);");
-            w.WriteLine("}");
-            w.WriteLine();
-            w.WriteLine("if (logits.IsEmpty)");
-            w.WriteLine("{");
-            w.WriteLine("    return;");
-            w.WriteLine("}");
-            w.WriteLine();
-            string head = $"{Rt}Linear.Run({pooled}, inFeatures: {last.OutChannels}, weights: {Weights("Linear_Weight")}, bias: {Weights("Linear_Bias")}, outFeaturesPadded: {plan.ClassesPadded}";
-            if (spec.NumClasses == plan.ClassesPadded)
-            {
-                w.WriteLine($"{head}, output: logits);");
-            }
-            else
-            {
-                w.WriteLine($"{head}, output: scratch.Slice(Scratch.Logits, {plan.ClassesPadded}));");
-                w.WriteLine("scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);");
-            }
+            EmitHeadTail(w, spec, plan, pooled, Weights("Linear_Weight"), Weights("Linear_Bias"));
         }
 
         w.WriteLine();
@@ -394,22 +360,7 @@ internal static class InferenceEmitter
 
                 if (taps.TryGetValue(layer.Name, out int stride))
                 {
-                    w.WriteLine();
-                    w.WriteLine($"// stride-{stride} feature map: {layer.OutChannels}x{layer.OutHeight}x{layer.OutWidth}, dequantized");
-                    w.WriteLine($"if (!stride{stride}.IsEmpty)");
-                    w.WriteLine("{");
-                    w.WriteLine($"    {Rt}FeatureMapInt8ToChw.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, scale: scales[{i + 1}], output: stride{stride});");
-                    w.WriteLine("}");
-                    string later = string.Join(" && ", new[] { 16, 32 }.Where(s => s > stride).Select(s => $"stride{s}.IsEmpty").Concat(new[] { "embedding.IsEmpty" }));
-                    w.WriteLine();
-                    w.WriteLine($"if (logits.IsEmpty && {later})");
-                    w.WriteLine("{");
-                    w.WriteLine("    return;");
-                    w.WriteLine("}");
-                    if (!ReferenceEquals(layer, spec.LastLayer))
-                    {
-                        w.WriteLine();
-                    }
+                    EmitFeatureTap(w, spec, layer, stride, ", dequantized", FormattableString.Invariant($"{Rt}FeatureMapInt8ToChw.Run({dst}, pixels: {pixels}, channels: {layer.OutChannels}, channelsPadded: {coutP}, scale: scales[{i + 1}], output: stride{stride});"));
                 }
 
                 src = dst;
@@ -423,29 +374,57 @@ internal static class InferenceEmitter
             w.WriteLine();
             w.WriteLine($"// head: global average pool {last.OutHeight}x{last.OutWidth} (exact integer sums, then x scale / pixels) -> FP32 linear {last.OutChannels} -> {spec.NumClasses}");
             w.WriteLine($"{Rt}GlobalAvgPoolInt8.Run({src}, pixels: {lastPixels}, channelsPadded: {featuresP}, multiplier: scales[{count}] / {lastPixels}f, output: {pooled});");
-            w.WriteLine("if (!embedding.IsEmpty)");
-            w.WriteLine("{");
-            w.WriteLine("    scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);");
-            w.WriteLine("}");
-            w.WriteLine();
-            w.WriteLine("if (logits.IsEmpty)");
-            w.WriteLine("{");
-            w.WriteLine("    return;");
-            w.WriteLine("}");
-            w.WriteLine();
-            string head = $"{Rt}Linear.Run({pooled}, inFeatures: {last.OutChannels}, weights: {Weights("Linear_Weight")}, bias: {Weights("Linear_Bias")}, outFeaturesPadded: {plan.ClassesPadded}";
-            if (spec.NumClasses == plan.ClassesPadded)
-            {
-                w.WriteLine($"{head}, output: logits);");
-            }
-            else
-            {
-                w.WriteLine($"{head}, output: scratch.Slice(Scratch.Logits, {plan.ClassesPadded}));");
-                w.WriteLine("scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);");
-            }
+            EmitHeadTail(w, spec, plan, pooled, Weights("Linear_Weight"), Weights("Linear_Bias"));
         }
 
         w.WriteLine();
+    }
+
+    /// <summary>A stride-8/16/32 output: written when asked for, and the rest of the network skipped when nothing after it is.</summary>
+    private static void EmitFeatureTap(IndentedTextWriter w, NetworkSpec spec, LayerSpec layer, int stride, string note, string kernelCall)
+    {
+        w.WriteLine();
+        w.WriteLine($"// stride-{stride} feature map: {layer.OutChannels}x{layer.OutHeight}x{layer.OutWidth}{note}");
+        w.WriteLine($"if (!stride{stride}.IsEmpty)");
+        w.WriteLine("{");
+        w.WriteLine("    " + kernelCall);
+        w.WriteLine("}");
+        string later = string.Join(" && ", new[] { 16, 32 }.Where(s => s > stride).Select(s => $"stride{s}.IsEmpty").Concat(new[] { "embedding.IsEmpty" }));
+        w.WriteLine();
+        w.WriteLine($"if (logits.IsEmpty && {later})");
+        w.WriteLine("{");
+        w.WriteLine("    return;");
+        w.WriteLine("}");
+        if (!ReferenceEquals(layer, spec.LastLayer))
+        {
+            w.WriteLine();
+        }
+    }
+
+    /// <summary>After the pool (FP32 or int8): the embedding when asked for, then the FP32 linear head.</summary>
+    private static void EmitHeadTail(IndentedTextWriter w, NetworkSpec spec, ScratchPlan plan, string pooled, string linearWeights, string linearBias)
+    {
+        LayerSpec last = spec.LastLayer;
+        w.WriteLine("if (!embedding.IsEmpty)");
+        w.WriteLine("{");
+        w.WriteLine("    scratch.Slice(Scratch.Pooled, FeatureChannels).CopyTo(embedding);");
+        w.WriteLine("}");
+        w.WriteLine();
+        w.WriteLine("if (logits.IsEmpty)");
+        w.WriteLine("{");
+        w.WriteLine("    return;");
+        w.WriteLine("}");
+        w.WriteLine();
+        string head = $"{Rt}Linear.Run({pooled}, inFeatures: {last.OutChannels}, weights: {linearWeights}, bias: {linearBias}, outFeaturesPadded: {plan.ClassesPadded}";
+        if (spec.NumClasses == plan.ClassesPadded)
+        {
+            w.WriteLine($"{head}, output: logits);");
+        }
+        else
+        {
+            w.WriteLine($"{head}, output: scratch.Slice(Scratch.Logits, {plan.ClassesPadded}));");
+            w.WriteLine("scratch.Slice(Scratch.Logits, NumClasses).CopyTo(logits);");
+        }
     }
 
     /// <summary>How each tensor is packed and the packed region it goes to, by Apple name.</summary>

@@ -29,6 +29,10 @@ public class QuantizedDiagnosticsTests
         Assert.Contains("PointwiseConvInt8.Run(", source, StringComparison.Ordinal);
         Assert.Contains("TensorPacking.Int8Pointwise", source, StringComparison.Ordinal);
         Assert.Contains("QuantizedLayers => s_quantizedLayers", source, StringComparison.Ordinal);
+
+        // The int8 class as a person reads it (Snapshots/TinySeInt8.verified.cs): the same layer walk as FP32, an int8
+        // kernel per line, the build-time scales in the comments.
+        SnapshotAssert.Matches(source, "TinySeInt8");
     }
 
     [Theory]

@@ -66,17 +66,10 @@ internal static class PackedLayout
             string id = l.Identifier;
             Add(id + "_Weight", l.Name + ".reparam_conv.weight", Weight(l));
             Add(id + "_Bias", l.Name + ".reparam_conv.bias", Bias(l.OutChannels));
-            if (l.HasSe)
-            {
-                Add(id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
-                Add(id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
-                Add(id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
-                Add(id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
-            }
+            AddSqueezeExcite(list, l, ref offset);
         }
 
-        Add("Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
-        Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
+        AddLinear(list, network, ref offset);
         return list;
     }
 
@@ -114,19 +107,40 @@ internal static class PackedLayout
 
             Add(id + "_Bias", l.Name + ".reparam_conv.bias", Bias(l.OutChannels));
             Add(id + "_Scale", l.Name + QuantizationScheme.WeightScaleSuffix, Bias(l.OutChannels));
-            if (l.HasSe)
-            {
-                Add(id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
-                Add(id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
-                Add(id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
-                Add(id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
-            }
+            AddSqueezeExcite(list, l, ref offset);
         }
 
-        Add("Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
-        Add("Linear_Bias", "linear.bias", Bias(network.NumClasses));
+        AddLinear(list, network, ref offset);
         Add("ActivationScales", string.Empty, Bias(layers + 1));
         return list;
+    }
+
+    /// <summary>The squeeze-excite regions of a layer that has it (the same in FP32 and int8 networks).</summary>
+    private static void AddSqueezeExcite(List<PackedRegion> list, LayerShape l, ref long offset)
+    {
+        if (!l.HasSe)
+        {
+            return;
+        }
+
+        string id = l.Identifier;
+        Add(list, ref offset, id + "_SeReduceWeight", l.Name + ".se.reduce.weight", SeReduce(l.SeReduced, l.OutChannels));
+        Add(list, ref offset, id + "_SeReduceBias", l.Name + ".se.reduce.bias", SeReduceBias(l.SeReduced));
+        Add(list, ref offset, id + "_SeExpandWeight", l.Name + ".se.expand.weight", SeExpand(l.OutChannels, l.SeReduced));
+        Add(list, ref offset, id + "_SeExpandBias", l.Name + ".se.expand.bias", Bias(l.OutChannels));
+    }
+
+    /// <summary>The linear head's regions (the same in FP32 and int8 networks).</summary>
+    private static void AddLinear(List<PackedRegion> list, NetworkShape network, ref long offset)
+    {
+        Add(list, ref offset, "Linear_Weight", "linear.weight", Linear(network.NumClasses, network.FeatureChannels));
+        Add(list, ref offset, "Linear_Bias", "linear.bias", Bias(network.NumClasses));
+    }
+
+    private static void Add(List<PackedRegion> list, ref long offset, string name, string tensor, long size)
+    {
+        list.Add(new PackedRegion(name, tensor, offset, size));
+        offset = checked(offset + size);
     }
 }
 

@@ -13,7 +13,7 @@ public static class Int8Packing
     /// The largest magnitude a pair's same-sign weights may sum to: <c>vpmaddubsw</c> adds two u8 x s8 products into a
     /// saturating int16, and 255 x 128 = 32,640 &lt;= 32,767.
     /// </summary>
-    public const int MaxPairSum = 128;
+    public const int MaxPairSum = MobileOne.Model.QuantizationScheme.MaxPairSum;
 
     /// <summary>Bytes of a packed pointwise weight: <c>RoundUp16(outChannels) * RoundUp16(inChannels)</c>.</summary>
     /// <param name="outChannels">Output channels.</param>
@@ -110,23 +110,7 @@ public static class Int8Packing
         KernelArguments.Positive(outChannels, nameof(outChannels));
         KernelArguments.Positive(inChannels, nameof(inChannels));
         Int8Arguments.ExactLength(weights, (long)outChannels * inChannels, nameof(weights));
-        int pairs = (inChannels + 1) / 2;
-        for (int o = 0; o < outChannels; o++)
-        {
-            ReadOnlySpan<sbyte> row = weights.Slice(o * inChannels, inChannels);
-            for (int j = 0; j < pairs; j++)
-            {
-                int a = row[2 * j];
-                int b = (2 * j) + 1 < inChannels ? row[(2 * j) + 1] : 0;
-                int positive = Math.Max(a, 0) + Math.Max(b, 0);
-                int negative = Math.Min(a, 0) + Math.Min(b, 0);
-                if (a == sbyte.MinValue || b == sbyte.MinValue || positive > MaxPairSum || negative < -MaxPairSum)
-                {
-                    return (o, j);
-                }
-            }
-        }
-
-        return (-1, -1);
+        // The one implementation of the rule, shared with the generator's build-time check and the quantizer.
+        return MobileOne.Model.QuantizationScheme.FindPairOverflow(weights, outChannels, inChannels);
     }
 }
