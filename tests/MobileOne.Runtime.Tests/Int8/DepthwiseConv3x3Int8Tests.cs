@@ -26,6 +26,8 @@ public sealed unsafe class DepthwiseConv3x3Int8Tests
         new object[] { 16, 14, 14, 1 },
         new object[] { 48, 28, 28, 1 },   // threads split the rows
         new object[] { 48, 29, 27, 2 },
+        new object[] { 96, 17, 16, 2 },   // stride-2 row pairs and a last single row
+        new object[] { 512, 14, 14, 1 },  // MobileOne-S1's 14x14 layers
     };
 
     public static IEnumerable<object[]> Shapes() => Cases.WithLevels(
@@ -63,6 +65,31 @@ public sealed unsafe class DepthwiseConv3x3Int8Tests
         AssertMatches(level, input, channels, height, width, weights, bias, ones, stride, acc, oh, ow, dequantize: true);
         float[] m = Enumerable.Range(0, channels).Select(c => (c % 5) switch { 0 => 1f / 1024, 1 => 0.5f, 2 => 1e6f, 3 => 3e4f, _ => 1e-5f }).ToArray();
         AssertMatches(level, input, channels, height, width, weights, bias, m, stride, acc, oh, ow, dequantize: false);
+    }
+
+    [Int8Theory]
+    [MemberData(nameof(Strides))]
+    public void WeightsBeyondInt8StillMatchTheScalarLevel(SimdLevel level, int stride)
+    {
+        // An integer weight outside [-128, 127] (not int8, yet every sum stays exact in float) cannot be packed for the
+        // AVX-VNNI path, which then leaves the call to the float path: every level writes the scalar level's bytes.
+        const int cp = 32, height = 9, width = 10;
+        var rng = new Random(stride);
+        byte[] input = Int8Data.RandomBytes(rng, height * width * cp);
+        float[] weights = Enumerable.Range(0, 9 * cp).Select(_ => (float)rng.Next(-127, 128)).ToArray();
+        weights[(4 * cp) + 5] = 300f;
+        int[] bias = Int8Data.RandomInts(rng, cp, 50_000);
+        float[] m = Enumerable.Repeat(1f / 4096, cp).ToArray();
+        int oh = ((height - 1) / stride) + 1, ow = ((width - 1) / stride) + 1;
+        Assert.Equal(Run(SimdLevel.Scalar), Run(level));
+
+        byte[] Run(SimdLevel at)
+        {
+            using var simd = new SimdScope(at);
+            byte[] y = new byte[oh * ow * cp];
+            DepthwiseConv3x3Int8.Run(input, height, width, cp, weights, bias, m, y, oh, ow, stride);
+            return y;
+        }
     }
 
     [Fact]

@@ -10,7 +10,10 @@ namespace MobileOne.Runtime;
 /// most 255 x 127 summed below 2^24, so every order gives the same integer; then <c>acc = (int)sum + bias[o]</c> and the
 /// epilogue: requantized to u8 (<see cref="Run(byte*, int, int, int, float*, int*, float*, byte*, int, int, int)"/>) or
 /// dequantized to float (<see cref="RunDequantized(byte*, int, int, int, float*, int*, float*, float*, int, int, int)"/>,
-/// for a layer followed by squeeze-excite). Every <see cref="SimdLevel"/> writes the same bytes.
+/// for a layer followed by squeeze-excite). Every <see cref="SimdLevel"/> writes the same bytes. At
+/// <see cref="SimdLevel.Vector512"/> and <see cref="SimdLevel.Vector256"/> on CPUs with AVX-VNNI the same integer sums are
+/// computed in int32 instead (<see cref="DepthwiseVnniInt8"/>, <c>vpdpbusd</c> on the weights as int8), which gives the
+/// same accumulators and so the same bytes; weights that are not integers in [-128, 127] keep the float path.
 /// </summary>
 public static unsafe class DepthwiseConv3x3Int8
 {
@@ -138,7 +141,22 @@ public static unsafe class DepthwiseConv3x3Int8
             BiasInSum = BiasFitsTheSum(bias, channelsPadded),
         };
         long macs = (long)outHeight * outWidth * channelsPadded * 9;
-        Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : outHeight);
+        sbyte* packed = null;
+        if (DepthwiseVnniInt8.Supported(table.Level))
+        {
+            packed = DepthwiseVnniInt8.WeightScratch(channelsPadded);
+            if (!DepthwiseVnniInt8.PackWeights(weights, channelsPadded, packed))
+            {
+                packed = null;
+            }
+        }
+
+        ctx.Packed = packed;
+        ctx.Floats = floats;
+
+        // The AVX-VNNI path computes pairs of output rows at strides 1 and 2: the parts split the rows in pairs.
+        ctx.Grain = packed != null && stride <= 2 ? 2 : 1;
+        Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : (outHeight + ctx.Grain - 1) / ctx.Grain);
         KernelProfiler.Stop(start, stride == 1 ? "int8 depthwise s1" : "int8 depthwise s2", macs);
     }
 
@@ -170,7 +188,21 @@ public static unsafe class DepthwiseConv3x3Int8
     private static void Part(void* context, int part, int parts)
     {
         var c = (Context*)context;
-        Parallelism.Range(c->OutHeight, 1, part, parts, out int oy0, out int oy1);
+        Parallelism.Range(c->OutHeight, c->Grain, part, parts, out int oy0, out int oy1);
+        if (c->Packed != null)
+        {
+            if (c->Floats)
+            {
+                DepthwiseVnniInt8.Rows<DequantizedFloats>(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Packed, c->Bias, c->Scale, c->Output, c->OutWidth, c->Stride, oy0, oy1);
+            }
+            else
+            {
+                DepthwiseVnniInt8.Rows<RequantizedBytes>(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Packed, c->Bias, c->Scale, c->Output, c->OutWidth, c->Stride, oy0, oy1);
+            }
+
+            return;
+        }
+
         c->Rows(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Weights, c->Bias, c->Scale, c->Output, c->OutHeight, c->OutWidth, c->Stride, c->BiasInSum, oy0, oy1);
     }
 
@@ -189,5 +221,8 @@ public static unsafe class DepthwiseConv3x3Int8
         public int Stride;
         public bool BiasInSum;
         public DepthwiseInt8RowsKernel Rows;
+        public sbyte* Packed;
+        public bool Floats;
+        public int Grain;
     }
 }

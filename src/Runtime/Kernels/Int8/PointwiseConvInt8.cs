@@ -16,7 +16,10 @@
 //   Int8Epilogue.cs              int32 accumulators -> u8 (requantize) or float (dequantize), 256 and 512 bits
 //   Int8Markers.cs               compile-time counts and output kinds (IBlockCount, IInt8Output)
 //   DepthwiseInt8.Block16.cs, Depthwise4x16Int8.Block16.cs, DepthwiseBorderInt8.Block16.cs
-//                                the depthwise driver, interior tile and border pixels (float FMAs on exact integers)
+//                                the depthwise driver, interior tile and border pixels (float FMAs on exact integers;
+//                                Vector128/Scalar, CPUs without AVX-VNNI, weights outside int8)
+//   DepthwiseVnniInt8.cs         the depthwise on AVX-VNNI: four input rows interleaved once per band (zero columns on
+//                                both sides, no border path), int32 dot products, the pointwise epilogue
 //   Quantize.Block16.cs          requantize float sums, quantize float activations, quantize the input
 //   SumBytes4x16.Block16.cs      per-channel pixel sums (global average pool)
 //   IInt8Block16.cs, Int8Block16{Vector512,Vector256,Vector128,Scalar}.cs, Int8Vector128.cs, Int8Block16Epilogue.cs
