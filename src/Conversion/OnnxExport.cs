@@ -53,48 +53,71 @@ public static class OnnxExport
         {
             string p = l.Name;
             string conv = p + ".conv";
-            g.Node.Add(Node("Conv", conv, new[] { x, p + ".reparam_conv.weight", p + ".reparam_conv.bias" }, conv,
-                Ints("kernel_shape", l.KernelSize, l.KernelSize),
-                Ints("pads", l.Padding, l.Padding, l.Padding, l.Padding),
-                Ints("strides", l.Stride, l.Stride),
-                Ints("dilations", 1, 1),
-                Int("group", l.Groups)));
-            string pre = conv;
-            if (l.HasSe)
-            {
-                string se = p + ".se";
-                g.Node.Add(Node("GlobalAveragePool", se + ".pool", new[] { conv }, se + ".pool"));
-                g.Node.Add(Node("Conv", se + ".reduce", new[] { se + ".pool", se + ".reduce.weight", se + ".reduce.bias" }, se + ".reduce",
-                    Ints("kernel_shape", 1, 1)));
-                g.Node.Add(Node("Relu", se + ".reduce_relu", new[] { se + ".reduce" }, se + ".reduce_relu"));
-                g.Node.Add(Node("Conv", se + ".expand", new[] { se + ".reduce_relu", se + ".expand.weight", se + ".expand.bias" }, se + ".expand",
-                    Ints("kernel_shape", 1, 1)));
-                g.Node.Add(Node("Sigmoid", se + ".gate", new[] { se + ".expand" }, se + ".gate"));
-                g.Node.Add(Node("Mul", se + ".scale", new[] { conv, se + ".gate" }, se + ".scale"));
-                pre = se + ".scale";
-            }
+            g.Node.Add(ConvNode(l, conv, x, p + ".reparam_conv.weight", p + ".reparam_conv.bias"));
+            string pre = l.HasSe ? AddSqueezeExcite(g, p, conv) : conv;
 
             g.Node.Add(Node("Relu", p + ".relu", new[] { pre }, p + ".relu"));
             x = p + ".relu";
         }
 
-        g.Node.Add(Node("GlobalAveragePool", "gap", new[] { x }, "gap"));
-        g.Node.Add(Node("Flatten", "flatten", new[] { "gap" }, "flatten", Int("axis", 1)));
-        g.Node.Add(Node("Gemm", "linear", new[] { "flatten", "linear.weight", "linear.bias" }, OutputName, Int("transB", 1)));
+        AddHead(g, x);
+        return Model(g, producer, arch.ToString());
+    }
 
+    /// <summary>The name of the global-average-pool output (the pooled embedding) in both exporters' graphs.</summary>
+    internal const string PooledName = "gap";
+
+    /// <summary>A fused convolution node: kernel, pads, strides and groups of <paramref name="l"/>.</summary>
+    internal static NodeProto ConvNode(ConvLayer l, string name, string input, string weight, string bias) =>
+        Node("Conv", name, new[] { input, weight, bias }, name,
+            Ints("kernel_shape", l.KernelSize, l.KernelSize),
+            Ints("pads", l.Padding, l.Padding, l.Padding, l.Padding),
+            Ints("strides", l.Stride, l.Stride),
+            Ints("dilations", 1, 1),
+            Int("group", l.Groups));
+
+    /// <summary>
+    /// Squeeze-excite on <paramref name="conv"/> (GlobalAveragePool → Conv 1x1 → Relu → Conv 1x1 → Sigmoid → Mul), reading
+    /// the initializers <c>{layer}.se.reduce/expand.weight/bias</c>; returns the name of its output.
+    /// </summary>
+    internal static string AddSqueezeExcite(GraphProto g, string layer, string conv)
+    {
+        string se = layer + ".se";
+        g.Node.Add(Node("GlobalAveragePool", se + ".pool", new[] { conv }, se + ".pool"));
+        g.Node.Add(Node("Conv", se + ".reduce", new[] { se + ".pool", se + ".reduce.weight", se + ".reduce.bias" }, se + ".reduce",
+            Ints("kernel_shape", 1, 1)));
+        g.Node.Add(Node("Relu", se + ".reduce_relu", new[] { se + ".reduce" }, se + ".reduce_relu"));
+        g.Node.Add(Node("Conv", se + ".expand", new[] { se + ".reduce_relu", se + ".expand.weight", se + ".expand.bias" }, se + ".expand",
+            Ints("kernel_shape", 1, 1)));
+        g.Node.Add(Node("Sigmoid", se + ".gate", new[] { se + ".expand" }, se + ".gate"));
+        g.Node.Add(Node("Mul", se + ".scale", new[] { conv, se + ".gate" }, se + ".scale"));
+        return se + ".scale";
+    }
+
+    /// <summary>The FP32 head on <paramref name="x"/>: GlobalAveragePool → Flatten → Gemm(transB = 1) into <see cref="OutputName"/>.</summary>
+    internal static void AddHead(GraphProto g, string x)
+    {
+        g.Node.Add(Node("GlobalAveragePool", PooledName, new[] { x }, PooledName));
+        g.Node.Add(Node("Flatten", "flatten", new[] { PooledName }, "flatten", Int("axis", 1)));
+        g.Node.Add(Node("Gemm", "linear", new[] { "flatten", "linear.weight", "linear.bias" }, OutputName, Int("transB", 1)));
+    }
+
+    /// <summary>The model around a graph: IR version 8, opset <see cref="Opset"/>.</summary>
+    internal static ModelProto Model(GraphProto g, string producer, string description)
+    {
         var model = new ModelProto
         {
             IrVersion = 8,
             ProducerName = producer,
             ProducerVersion = "1",
             Graph = g,
-            DocString = arch.ToString(),
+            DocString = description,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
         return model;
     }
 
-    private static ValueInfoProto TensorValue(string name, bool symbolicBatch, params int[] dims)
+    internal static ValueInfoProto TensorValue(string name, bool symbolicBatch, params int[] dims)
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(symbolicBatch
@@ -123,7 +146,7 @@ public static class OnnxExport
         return t;
     }
 
-    private static NodeProto Node(string op, string name, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
+    internal static NodeProto Node(string op, string name, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
     {
         var n = new NodeProto { OpType = op, Name = name };
         n.Input.AddRange(inputs);
@@ -132,13 +155,13 @@ public static class OnnxExport
         return n;
     }
 
-    private static AttributeProto Ints(string name, params long[] values)
+    internal static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.AddRange(values);
         return a;
     }
 
-    private static AttributeProto Int(string name, long value)
+    internal static AttributeProto Int(string name, long value)
         => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 }

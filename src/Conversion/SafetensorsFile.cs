@@ -90,6 +90,30 @@ public static class SafetensorsFile
         ArgumentNullException.ThrowIfNull(tensors);
         var list = new List<(string Name, int[] Shape, float[] Values)>(tensors);
         int size = DTypes.Size(dtype);
+        var entries = new List<(string Name, string DType, int[] Shape, long Bytes)>(list.Count);
+        foreach (var (name, shape, values) in list)
+        {
+            if (Tensor.ElementCountOf(shape) != values.Length)
+            {
+                throw new ArgumentException($"Tensor '{name}' of shape {Tensor.FormatShape(shape)} has {values.Length} values.", nameof(tensors));
+            }
+
+            entries.Add((name, dtype, shape, (long)values.Length * size));
+        }
+
+        WriteHeader(stream, entries, metadata);
+        foreach (var (_, _, values) in list)
+        {
+            stream.Write(DTypes.Encode(values, dtype));
+        }
+    }
+
+    /// <summary>
+    /// Writes the 8-byte length and the JSON header (with <c>__metadata__</c> when there is any) of tensors laid out back
+    /// to back in the given order, padded with spaces to a multiple of 8; the caller writes the data after it.
+    /// </summary>
+    internal static void WriteHeader(Stream stream, IReadOnlyList<(string Name, string DType, int[] Shape, long Bytes)> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
         using var header = new MemoryStream();
         using (var json = new Utf8JsonWriter(header, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -106,14 +130,8 @@ public static class SafetensorsFile
             }
 
             long offset = 0;
-            foreach (var (name, shape, values) in list)
+            foreach (var (name, dtype, shape, bytes) in tensors)
             {
-                if (Tensor.ElementCountOf(shape) != values.Length)
-                {
-                    throw new ArgumentException($"Tensor '{name}' of shape {Tensor.FormatShape(shape)} has {values.Length} values.", nameof(tensors));
-                }
-
-                long bytes = (long)values.Length * size;
                 json.WriteStartObject(name);
                 json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
@@ -135,7 +153,7 @@ public static class SafetensorsFile
         }
 
         byte[] headerBytes = header.ToArray();
-        int pad = (8 - headerBytes.Length % 8) % 8;
+        int pad = (8 - (headerBytes.Length % 8)) % 8;
         Span<byte> len = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(headerBytes.Length + pad));
         stream.Write(len);
@@ -143,11 +161,6 @@ public static class SafetensorsFile
         for (int i = 0; i < pad; i++)
         {
             stream.WriteByte((byte)' ');
-        }
-
-        foreach (var (_, _, values) in list)
-        {
-            stream.Write(DTypes.Encode(values, dtype));
         }
     }
 

@@ -167,7 +167,7 @@ public static class Program
         };
         export.SetAction(p => Guard(error, () =>
         {
-            if (MobileOne.Conversion.Quantization.QdqOnnxExport.IsQuantizedFile(p.GetValue(onnxIn)!))
+            if (MobileOne.Conversion.Quantization.QuantizedNetwork.IsQuantizedFile(p.GetValue(onnxIn)!))
             {
                 var qn = MobileOne.Conversion.Quantization.QuantizedNetwork.Read(p.GetValue(onnxIn)!);
                 (int H, int W)? qSize = p.GetValue(onnxSize) is string qs ? ParseSize(qs) : null;

@@ -34,7 +34,7 @@ namespace MobileOne.Conversion.Quantization;
 public static class QdqOnnxExport
 {
     /// <summary>Opset of the default domain (per-axis QuantizeLinear/DequantizeLinear need 13 or later).</summary>
-    public const int Opset = 17;
+    public const int Opset = OnnxExport.Opset;
 
     /// <summary>Name of the graph input.</summary>
     public const string InputName = OnnxExport.InputName;
@@ -46,7 +46,7 @@ public static class QdqOnnxExport
     public const string QuantizedInputName = "input.q";
 
     /// <summary>The head's global average pool (float).</summary>
-    public const string PooledName = "gap";
+    public const string PooledName = OnnxExport.PooledName;
 
     /// <summary>The uint8 output of a layer's QuantizeLinear: <c>{layer}.q</c>.</summary>
     public static string QuantizedOutput(string layer) => layer + ".q";
@@ -65,42 +65,6 @@ public static class QdqOnnxExport
         AtomicFile.Write(path, s => s.Write(bytes));
     }
 
-    /// <summary>
-    /// Whether <paramref name="path"/> is a safetensors file with <c>mobileone.quantization</c> metadata (only the header is
-    /// read; false for a missing file, another format or a damaged header: the FP32 readers report those).
-    /// </summary>
-    public static bool IsQuantizedFile(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
-        {
-            return false;
-        }
-
-        try
-        {
-            using FileStream s = File.OpenRead(path);
-            var prefix = new byte[8];
-            if (s.Length < 8 || s.Read(prefix, 0, 8) != 8)
-            {
-                return false;
-            }
-
-            long n = SafetensorsHeader.ReadHeaderLength(prefix, s.Length);
-            var header = new byte[n];
-            s.ReadExactly(header);
-            return QuantizationScheme.IsQuantized(SafetensorsHeader.Parse(header, s.Length - 8 - n).Metadata);
-        }
-        catch (SafetensorsFormatException)
-        {
-            return false;
-        }
-        catch (EndOfStreamException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>The model as an <c>Onnx.ModelProto</c> (OnnxSharp's generated protobuf classes).</summary>
     public static ModelProto BuildModel(QuantizedNetwork network, bool symbolicBatch = true, string producer = "MobileOne.Conversion", QdqOptions? options = null)
     {
@@ -109,8 +73,8 @@ public static class QdqOnnxExport
         NetworkArchitecture arch = network.Architecture;
         int height = options.InputHeight ?? arch.InputHeight, width = options.InputWidth ?? arch.InputWidth;
         var g = new GraphProto { Name = "mobileone-qdq" };
-        g.Input.Add(TensorValue(InputName, symbolicBatch, arch.InputChannels, height, width));
-        g.Output.Add(TensorValue(OutputName, symbolicBatch, arch.NumClasses));
+        g.Input.Add(OnnxExport.TensorValue(InputName, symbolicBatch, arch.InputChannels, height, width));
+        g.Output.Add(OnnxExport.TensorValue(OutputName, symbolicBatch, arch.NumClasses));
 
         // Input: clip to the symmetric range, quantize to int8, dequantize.
         float s0 = network.InputScale;
@@ -118,9 +82,9 @@ public static class QdqOnnxExport
         g.Initializer.Add(FloatScalar("input.clip_max", 127f * s0));
         g.Initializer.Add(FloatScalar("input.scale", s0));
         g.Initializer.Add(Scalar("input.zero_point", TensorProto.Types.DataType.Int8));
-        g.Node.Add(Node("Clip", "input.clip", new[] { InputName, "input.clip_min", "input.clip_max" }, "input.clip"));
-        g.Node.Add(Node("QuantizeLinear", "input.quantize", new[] { "input.clip", "input.scale", "input.zero_point" }, QuantizedInputName));
-        g.Node.Add(Node("DequantizeLinear", "input.dequantize", new[] { QuantizedInputName, "input.scale", "input.zero_point" }, "input.dq"));
+        g.Node.Add(OnnxExport.Node("Clip", "input.clip", new[] { InputName, "input.clip_min", "input.clip_max" }, "input.clip"));
+        g.Node.Add(OnnxExport.Node("QuantizeLinear", "input.quantize", new[] { "input.clip", "input.scale", "input.zero_point" }, QuantizedInputName));
+        g.Node.Add(OnnxExport.Node("DequantizeLinear", "input.dequantize", new[] { QuantizedInputName, "input.scale", "input.zero_point" }, "input.dq"));
 
         IReadOnlyList<ConvLayer> shapes = arch.Layers();
         string x = "input.dq";
@@ -146,15 +110,10 @@ public static class QdqOnnxExport
             g.Initializer.Add(FloatScalar(p + ".output_scale", q.OutputScale));
             g.Initializer.Add(Scalar(p + ".output_zero_point", TensorProto.Types.DataType.Uint8));
 
-            g.Node.Add(Node("DequantizeLinear", p + ".weight.dequantize", new[] { w, w + "_scale", w + "_zero_point" }, p + ".weight.dq", Int("axis", 0)));
-            g.Node.Add(Node("DequantizeLinear", p + ".bias.dequantize", new[] { b, b + "_scale", b + "_zero_point" }, p + ".bias.dq", Int("axis", 0)));
+            g.Node.Add(OnnxExport.Node("DequantizeLinear", p + ".weight.dequantize", new[] { w, w + "_scale", w + "_zero_point" }, p + ".weight.dq", OnnxExport.Int("axis", 0)));
+            g.Node.Add(OnnxExport.Node("DequantizeLinear", p + ".bias.dequantize", new[] { b, b + "_scale", b + "_zero_point" }, p + ".bias.dq", OnnxExport.Int("axis", 0)));
             string conv = p + ".conv";
-            g.Node.Add(Node("Conv", conv, new[] { x, p + ".weight.dq", p + ".bias.dq" }, conv,
-                Ints("kernel_shape", l.KernelSize, l.KernelSize),
-                Ints("pads", l.Padding, l.Padding, l.Padding, l.Padding),
-                Ints("strides", l.Stride, l.Stride),
-                Ints("dilations", 1, 1),
-                Int("group", l.Groups)));
+            g.Node.Add(OnnxExport.ConvNode(l, conv, x, p + ".weight.dq", p + ".bias.dq"));
             string pre = conv;
             if (l.HasSe)
             {
@@ -172,66 +131,25 @@ public static class QdqOnnxExport
                     g.Initializer.Add(Floats(se + t, shape, v));
                 }
 
-                g.Node.Add(Node("GlobalAveragePool", se + ".pool", new[] { conv }, se + ".pool"));
-                g.Node.Add(Node("Conv", se + ".reduce", new[] { se + ".pool", se + ".reduce.weight", se + ".reduce.bias" }, se + ".reduce",
-                    Ints("kernel_shape", 1, 1)));
-                g.Node.Add(Node("Relu", se + ".reduce_relu", new[] { se + ".reduce" }, se + ".reduce_relu"));
-                g.Node.Add(Node("Conv", se + ".expand", new[] { se + ".reduce_relu", se + ".expand.weight", se + ".expand.bias" }, se + ".expand",
-                    Ints("kernel_shape", 1, 1)));
-                g.Node.Add(Node("Sigmoid", se + ".gate", new[] { se + ".expand" }, se + ".gate"));
-                g.Node.Add(Node("Mul", se + ".scale", new[] { conv, se + ".gate" }, se + ".scale"));
-                pre = se + ".scale";
+                pre = OnnxExport.AddSqueezeExcite(g, p, conv);
             }
 
             if (l.HasSe || options.ReluBeforeQuantize)
             {
-                g.Node.Add(Node("Relu", p + ".relu", new[] { pre }, p + ".relu"));
+                g.Node.Add(OnnxExport.Node("Relu", p + ".relu", new[] { pre }, p + ".relu"));
                 pre = p + ".relu";
             }
 
-            g.Node.Add(Node("QuantizeLinear", p + ".quantize", new[] { pre, p + ".output_scale", p + ".output_zero_point" }, QuantizedOutput(p)));
-            g.Node.Add(Node("DequantizeLinear", p + ".dequantize", new[] { QuantizedOutput(p), p + ".output_scale", p + ".output_zero_point" }, DequantizedOutput(p)));
+            g.Node.Add(OnnxExport.Node("QuantizeLinear", p + ".quantize", new[] { pre, p + ".output_scale", p + ".output_zero_point" }, QuantizedOutput(p)));
+            g.Node.Add(OnnxExport.Node("DequantizeLinear", p + ".dequantize", new[] { QuantizedOutput(p), p + ".output_scale", p + ".output_zero_point" }, DequantizedOutput(p)));
             x = DequantizedOutput(p);
             sIn = q.OutputScale;
         }
 
         g.Initializer.Add(Floats("linear.weight", new[] { arch.NumClasses, arch.FeatureChannels }, network.FloatTensors["linear.weight"]));
         g.Initializer.Add(Floats("linear.bias", new[] { arch.NumClasses }, network.FloatTensors["linear.bias"]));
-        g.Node.Add(Node("GlobalAveragePool", PooledName, new[] { x }, PooledName));
-        g.Node.Add(Node("Flatten", "flatten", new[] { PooledName }, "flatten", Int("axis", 1)));
-        g.Node.Add(Node("Gemm", "linear", new[] { "flatten", "linear.weight", "linear.bias" }, OutputName, Int("transB", 1)));
-
-        var model = new ModelProto
-        {
-            IrVersion = 8,
-            ProducerName = producer,
-            ProducerVersion = "1",
-            Graph = g,
-            DocString = arch.ToString() + " INT8 QDQ (docs/quantization.md)",
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
-        return model;
-    }
-
-    private static ValueInfoProto TensorValue(string name, bool symbolicBatch, params int[] dims)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(symbolicBatch
-            ? new TensorShapeProto.Types.Dimension { DimParam = "N" }
-            : new TensorShapeProto.Types.Dimension { DimValue = 1 });
-        foreach (int d in dims)
-        {
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        }
-
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape },
-            },
-        };
+        OnnxExport.AddHead(g, x);
+        return OnnxExport.Model(g, producer, arch.ToString() + " INT8 QDQ (docs/quantization.md)");
     }
 
     private static TensorProto Tensor(string name, TensorProto.Types.DataType type, int[] shape, ReadOnlySpan<byte> littleEndian)
@@ -257,25 +175,6 @@ public static class QdqOnnxExport
         Tensor(name, type, new[] { count }, new byte[count * (type == TensorProto.Types.DataType.Int32 ? 4 : 1)]);
 
     private static TensorProto Scalar(string name, TensorProto.Types.DataType type) => Tensor(name, type, Array.Empty<int>(), new byte[1]);
-
-    private static NodeProto Node(string op, string name, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
-    {
-        var n = new NodeProto { OpType = op, Name = name };
-        n.Input.AddRange(inputs);
-        n.Output.Add(output);
-        n.Attribute.AddRange(attributes);
-        return n;
-    }
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
-
-    private static AttributeProto Int(string name, long value)
-        => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 }
 
 /// <summary>Choices of <see cref="QdqOnnxExport"/>.</summary>

@@ -134,7 +134,11 @@ public sealed class QuantizedNetwork
             tensors.Add((t.Name, t.DType, t.Shape, bytes));
         }
 
-        WriteSafetensors(stream, tensors, Metadata(producedBy));
+        SafetensorsFile.WriteHeader(stream, tensors.ConvertAll(t => (t.Name, t.DType, t.Shape, (long)t.Bytes.Length)), Metadata(producedBy));
+        foreach (var (_, _, _, bytes) in tensors)
+        {
+            stream.Write(bytes);
+        }
     }
 
     /// <summary>Whether a safetensors file's metadata marks it as quantized.</summary>
@@ -344,53 +348,4 @@ public sealed class QuantizedNetwork
     private static float[] Floats(ReadOnlySpan<byte> bytes) => MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     private static int[] Ints(ReadOnlySpan<byte> bytes) => MemoryMarshal.Cast<byte, int>(bytes).ToArray();
-
-    private static void WriteSafetensors(Stream stream, List<(string Name, string DType, int[] Shape, byte[] Bytes)> tensors, IReadOnlyDictionary<string, string> metadata)
-    {
-        using var header = new MemoryStream();
-        using (var json = new Utf8JsonWriter(header, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            json.WriteStartObject();
-            json.WriteStartObject("__metadata__");
-            foreach (KeyValuePair<string, string> kv in metadata)
-            {
-                json.WriteString(kv.Key, kv.Value);
-            }
-
-            json.WriteEndObject();
-            long offset = 0;
-            foreach (var (name, dtype, shape, bytes) in tensors)
-            {
-                json.WriteStartObject(name);
-                json.WriteString("dtype", dtype);
-                json.WriteStartArray("shape");
-                foreach (int d in shape)
-                {
-                    json.WriteNumberValue(d);
-                }
-
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + bytes.Length);
-                json.WriteEndArray();
-                json.WriteEndObject();
-                offset += bytes.Length;
-            }
-
-            json.WriteEndObject();
-        }
-
-        byte[] headerBytes = header.ToArray();
-        int pad = (8 - (headerBytes.Length % 8)) % 8;
-        Span<byte> len = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(headerBytes.Length + pad));
-        stream.Write(len);
-        stream.Write(headerBytes);
-        stream.Write(Encoding.ASCII.GetBytes(new string(' ', pad)));
-        foreach (var (_, _, _, bytes) in tensors)
-        {
-            stream.Write(bytes);
-        }
-    }
 }

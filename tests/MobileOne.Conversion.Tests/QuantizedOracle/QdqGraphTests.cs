@@ -229,7 +229,7 @@ public class QdqGraphTests
         using var dir = new TempDir();
         string file = dir["q.safetensors"];
         c.Network.Write(file);
-        Assert.True(QdqOnnxExport.IsQuantizedFile(file));
+        Assert.True(QuantizedNetwork.IsQuantizedFile(file));
 
         (int code, string stdout, string stderr) = Tool("export-onnx", file, "-o", dir["q.onnx"]);
         Assert.True(code == 0, stderr);
@@ -258,13 +258,13 @@ public class QdqGraphTests
 
         // A float file still exports as before; a missing file is still exit code 2.
         OnnxGraph.ToNetwork(c.Architecture, c.Weights).WriteSafetensors(dir["f.safetensors"]);
-        Assert.False(QdqOnnxExport.IsQuantizedFile(dir["f.safetensors"]));
+        Assert.False(QuantizedNetwork.IsQuantizedFile(dir["f.safetensors"]));
         (code, _, stderr) = Tool("export-onnx", dir["f.safetensors"], "-o", dir["f.onnx"]);
         Assert.True(code == 0, stderr);
         Assert.DoesNotContain(ModelProto.Parser.ParseFrom(File.ReadAllBytes(dir["f.onnx"])).Graph.Node, n => n.OpType == "QuantizeLinear");
         Assert.Equal(ExitCodes.InputNotFound, Tool("export-onnx", dir["missing.safetensors"], "-o", dir["m.onnx"]).Code);
-        Assert.False(QdqOnnxExport.IsQuantizedFile(dir["missing.safetensors"]));
-        Assert.False(QdqOnnxExport.IsQuantizedFile(dir.Write("garbage.bin", new byte[] { 80, 75, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9 })));
+        Assert.False(QuantizedNetwork.IsQuantizedFile(dir["missing.safetensors"]));
+        Assert.False(QuantizedNetwork.IsQuantizedFile(dir.Write("garbage.bin", new byte[] { 80, 75, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9 })));
     }
 
     private static (int Code, string Stdout, string Stderr) Tool(params string[] args)

@@ -14,12 +14,21 @@ internal static class KernelArguments
         }
     }
 
-    /// <summary>Throws unless <paramref name="span"/> holds at least <paramref name="required"/> floats.</summary>
-    public static void Length(ReadOnlySpan<float> span, long required, string name)
+    /// <summary>Throws unless <paramref name="span"/> holds at least <paramref name="required"/> elements (floats, ints or bytes).</summary>
+    public static void Length<T>(ReadOnlySpan<T> span, long required, string name)
     {
         if (span.Length < required)
         {
-            throw new ArgumentException($"Expected at least {required} floats, got {span.Length}.", name);
+            throw new ArgumentException($"Expected at least {required} {Unit<T>()}, got {span.Length}.", name);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="span"/> holds exactly <paramref name="required"/> elements.</summary>
+    public static void ExactLength<T>(ReadOnlySpan<T> span, long required, string name)
+    {
+        if (span.Length != required)
+        {
+            throw new ArgumentException($"Expected exactly {required} {Unit<T>()}, got {span.Length}.", name);
         }
     }
 
@@ -57,4 +66,7 @@ internal static class KernelArguments
             hi = lo;
         }
     }
+
+    private static string Unit<T>() =>
+        typeof(T) == typeof(float) ? "floats" : typeof(T) == typeof(int) ? "ints" : "bytes";
 }

@@ -43,7 +43,7 @@ public static unsafe class DepthwiseConv3x3Int8
         int outHeight, int outWidth, int stride)
     {
         CheckLengths(input, inHeight, inWidth, channelsPadded, weights, bias, multipliers, nameof(multipliers));
-        Int8Arguments.Length<byte>(output, (long)outHeight * outWidth * channelsPadded, nameof(output));
+        KernelArguments.Length<byte>(output, (long)outHeight * outWidth * channelsPadded, nameof(output));
         fixed (byte* i = input)
         fixed (float* w = weights)
         fixed (int* b = bias)
@@ -91,7 +91,7 @@ public static unsafe class DepthwiseConv3x3Int8
         int outHeight, int outWidth, int stride)
     {
         CheckLengths(input, inHeight, inWidth, channelsPadded, weights, bias, scales, nameof(scales));
-        Int8Arguments.Length<float>(output, (long)outHeight * outWidth * channelsPadded, nameof(output));
+        KernelArguments.Length<float>(output, (long)outHeight * outWidth * channelsPadded, nameof(output));
         fixed (byte* i = input)
         fixed (float* w = weights)
         fixed (int* b = bias)
@@ -179,10 +179,10 @@ public static unsafe class DepthwiseConv3x3Int8
         ReadOnlySpan<byte> input, int inHeight, int inWidth, int channelsPadded, ReadOnlySpan<float> weights,
         ReadOnlySpan<int> bias, ReadOnlySpan<float> scale, string scaleName)
     {
-        Int8Arguments.Length(input, (long)inHeight * inWidth * channelsPadded, nameof(input));
-        Int8Arguments.Length(weights, 9L * channelsPadded, nameof(weights));
-        Int8Arguments.Length(bias, channelsPadded, nameof(bias));
-        Int8Arguments.Length(scale, channelsPadded, scaleName);
+        KernelArguments.Length(input, (long)inHeight * inWidth * channelsPadded, nameof(input));
+        KernelArguments.Length(weights, 9L * channelsPadded, nameof(weights));
+        KernelArguments.Length(bias, channelsPadded, nameof(bias));
+        KernelArguments.Length(scale, channelsPadded, scaleName);
     }
 
     private static void Part(void* context, int part, int parts)

@@ -23,8 +23,8 @@ public static unsafe class FeatureMapInt8ToChw
         KernelArguments.Positive(pixels, nameof(pixels));
         KernelArguments.Positive(channels, nameof(channels));
         KernelArguments.Padded(channelsPadded, channels, nameof(channelsPadded));
-        Int8Arguments.Length(input, (long)pixels * channelsPadded, nameof(input));
-        Int8Arguments.ExactLength<float>(output, (long)channels * pixels, nameof(output));
+        KernelArguments.Length(input, (long)pixels * channelsPadded, nameof(input));
+        KernelArguments.ExactLength<float>(output, (long)channels * pixels, nameof(output));
         fixed (byte* i = input)
         fixed (float* o = output)
         {

@@ -19,8 +19,8 @@ public static unsafe class GlobalAvgPoolInt8
     /// <exception cref="ArgumentException">A span is too short (the exception names it).</exception>
     public static void Run(ReadOnlySpan<byte> input, int pixels, int channelsPadded, float multiplier, Span<float> output)
     {
-        Int8Arguments.Length(input, (long)pixels * channelsPadded, nameof(input));
-        Int8Arguments.Length<float>(output, channelsPadded, nameof(output));
+        KernelArguments.Length(input, (long)pixels * channelsPadded, nameof(input));
+        KernelArguments.Length<float>(output, channelsPadded, nameof(output));
         fixed (byte* i = input)
         fixed (float* o = output)
         {

@@ -43,8 +43,8 @@ public static class Int8Packing
     public static void PackPointwise(ReadOnlySpan<sbyte> weights, int outChannels, int inChannels, Span<sbyte> packed)
     {
         int length = PackedPointwiseLength(outChannels, inChannels);
-        Int8Arguments.ExactLength(weights, (long)outChannels * inChannels, nameof(weights));
-        Int8Arguments.Length<sbyte>(packed, length, nameof(packed));
+        KernelArguments.ExactLength(weights, (long)outChannels * inChannels, nameof(weights));
+        KernelArguments.Length<sbyte>(packed, length, nameof(packed));
         int steps = PackedSize.RoundUp16(inChannels) / 4;
         packed.Slice(0, length).Clear();
         for (int o = 0; o < outChannels; o++)
@@ -80,8 +80,8 @@ public static class Int8Packing
     public static void PackDepthwise(ReadOnlySpan<sbyte> weights, int channels, Span<float> packed)
     {
         int length = PackedDepthwiseLength(channels);
-        Int8Arguments.ExactLength(weights, 9L * channels, nameof(weights));
-        Int8Arguments.Length<float>(packed, length, nameof(packed));
+        KernelArguments.ExactLength(weights, 9L * channels, nameof(weights));
+        KernelArguments.Length<float>(packed, length, nameof(packed));
         int cp = PackedSize.RoundUp16(channels);
         packed.Slice(0, length).Clear();
         for (int c = 0; c < channels; c++)
@@ -109,7 +109,7 @@ public static class Int8Packing
     {
         KernelArguments.Positive(outChannels, nameof(outChannels));
         KernelArguments.Positive(inChannels, nameof(inChannels));
-        Int8Arguments.ExactLength(weights, (long)outChannels * inChannels, nameof(weights));
+        KernelArguments.ExactLength(weights, (long)outChannels * inChannels, nameof(weights));
         // The one implementation of the rule, shared with the generator's build-time check and the quantizer.
         return MobileOne.Model.QuantizationScheme.FindPairOverflow(weights, outChannels, inChannels);
     }

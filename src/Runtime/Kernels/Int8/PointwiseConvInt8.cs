@@ -25,7 +25,7 @@
 //   IInt8Block16.cs, Int8Block16{Vector512,Vector256,Vector128,Scalar}.cs, Int8Vector128.cs, Int8Block16Epilogue.cs
 //                                the level's 16-channel block and its epilogue
 //   Int8KernelTable.cs           the kernels of each SimdLevel and the pointwise instruction set
-//   Int8Arguments.cs             span length checks for bytes, ints and floats
+//   KernelArguments.cs             span length checks for bytes, ints and floats
 using System;
 
 namespace MobileOne.Runtime;
@@ -125,7 +125,7 @@ public static unsafe class PointwiseConvInt8
         ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, Span<byte> output, int outChannelsPadded, Int8Isa isa)
     {
         CheckLengths(input, pixels, inChannelsPadded, weights, bias, multipliers, nameof(multipliers), outChannelsPadded);
-        Int8Arguments.Length<byte>(output, (long)pixels * outChannelsPadded, nameof(output));
+        KernelArguments.Length<byte>(output, (long)pixels * outChannelsPadded, nameof(output));
         fixed (byte* i = input)
         fixed (sbyte* w = weights)
         fixed (int* b = bias)
@@ -142,7 +142,7 @@ public static unsafe class PointwiseConvInt8
         ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias, ReadOnlySpan<float> scales, Span<float> output, int outChannelsPadded, Int8Isa isa)
     {
         CheckLengths(input, pixels, inChannelsPadded, weights, bias, scales, nameof(scales), outChannelsPadded);
-        Int8Arguments.Length<float>(output, (long)pixels * outChannelsPadded, nameof(output));
+        KernelArguments.Length<float>(output, (long)pixels * outChannelsPadded, nameof(output));
         fixed (byte* i = input)
         fixed (sbyte* w = weights)
         fixed (int* b = bias)
@@ -198,10 +198,10 @@ public static unsafe class PointwiseConvInt8
         ReadOnlySpan<byte> input, int pixels, int inChannelsPadded, ReadOnlySpan<sbyte> weights, ReadOnlySpan<int> bias,
         ReadOnlySpan<float> scale, string scaleName, int outChannelsPadded)
     {
-        Int8Arguments.Length(input, (long)pixels * inChannelsPadded, nameof(input));
-        Int8Arguments.Length(weights, (long)outChannelsPadded * inChannelsPadded, nameof(weights));
-        Int8Arguments.Length(bias, outChannelsPadded, nameof(bias));
-        Int8Arguments.Length(scale, outChannelsPadded, scaleName);
+        KernelArguments.Length(input, (long)pixels * inChannelsPadded, nameof(input));
+        KernelArguments.Length(weights, (long)outChannelsPadded * inChannelsPadded, nameof(weights));
+        KernelArguments.Length(bias, outChannelsPadded, nameof(bias));
+        KernelArguments.Length(scale, outChannelsPadded, scaleName);
     }
 
     private static void Part(void* context, int part, int parts)

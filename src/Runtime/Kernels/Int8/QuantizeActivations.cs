@@ -18,8 +18,8 @@ public static unsafe class QuantizeActivations
     /// <exception cref="ArgumentException">A span is too short (the exception names it).</exception>
     public static void Run(ReadOnlySpan<float> input, int pixels, int channelsPadded, float inverseScale, Span<byte> output)
     {
-        Int8Arguments.Length(input, (long)pixels * channelsPadded, nameof(input));
-        Int8Arguments.Length<byte>(output, (long)pixels * channelsPadded, nameof(output));
+        KernelArguments.Length(input, (long)pixels * channelsPadded, nameof(input));
+        KernelArguments.Length<byte>(output, (long)pixels * channelsPadded, nameof(output));
         fixed (float* i = input)
         fixed (byte* o = output)
         {

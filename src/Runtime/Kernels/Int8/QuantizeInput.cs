@@ -17,7 +17,7 @@ public static unsafe class QuantizeInput
     /// <exception cref="ArgumentException"><paramref name="output"/> is too short.</exception>
     public static void Run(ReadOnlySpan<float> input, float inverseScale, Span<float> output)
     {
-        Int8Arguments.Length<float>(output, input.Length, nameof(output));
+        KernelArguments.Length<float>(output, input.Length, nameof(output));
         fixed (float* i = input)
         fixed (float* o = output)
         {

@@ -22,10 +22,10 @@ public static unsafe class RequantizeAccumulators
     public static void Run(
         ReadOnlySpan<float> input, int pixels, int channelsPadded, ReadOnlySpan<int> bias, ReadOnlySpan<float> multipliers, Span<byte> output)
     {
-        Int8Arguments.Length(input, (long)pixels * channelsPadded, nameof(input));
-        Int8Arguments.Length(bias, channelsPadded, nameof(bias));
-        Int8Arguments.Length(multipliers, channelsPadded, nameof(multipliers));
-        Int8Arguments.Length<byte>(output, (long)pixels * channelsPadded, nameof(output));
+        KernelArguments.Length(input, (long)pixels * channelsPadded, nameof(input));
+        KernelArguments.Length(bias, channelsPadded, nameof(bias));
+        KernelArguments.Length(multipliers, channelsPadded, nameof(multipliers));
+        KernelArguments.Length<byte>(output, (long)pixels * channelsPadded, nameof(output));
         fixed (float* i = input)
         fixed (int* b = bias)
         fixed (float* m = multipliers)
