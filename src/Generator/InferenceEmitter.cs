@@ -427,46 +427,9 @@ internal static class InferenceEmitter
         }
     }
 
-    /// <summary>How each tensor is packed and the packed region it goes to, by Apple name.</summary>
-    private static Dictionary<string, (string Packing, string Region)> Packings(NetworkSpec spec)
-    {
-        var map = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
-        for (int i = 0; i < spec.Layers.Count; i++)
-        {
-            LayerSpec layer = spec.Layers[i];
-            string id = layer.Identifier;
-            string kind = layer.Kind == LayerType.Stem ? "Stem" : layer.Kind == LayerType.Depthwise ? "Depthwise" : "Pointwise";
-            if (spec.IsQuantized)
-            {
-                // Scale indexes: 0 is the network input, i + 1 the output of layer i (docs/quantization.md).
-                map[layer.WeightName] = ("Int8" + kind, id + "_Weight");
-                map[layer.BiasName] = ("Int32Bias", id + "_Bias");
-                map[layer.Name + QuantizationScheme.WeightScaleSuffix] = layer.HasSqueezeExcite ? ("Dequantize", id + "_Scale") : ("Requantize", id + "_Scale");
-            }
-            else
-            {
-                map[layer.WeightName] = (kind, id + "_Weight");
-                map[layer.BiasName] = ("Bias", id + "_Bias");
-            }
-
-            if (layer.HasSqueezeExcite)
-            {
-                map[layer.Name + ".se.reduce.weight"] = ("SeReduce", id + "_SeReduceWeight");
-                map[layer.Name + ".se.reduce.bias"] = ("Bias", id + "_SeReduceBias");
-                map[layer.Name + ".se.expand.weight"] = ("SeExpand", id + "_SeExpandWeight");
-                map[layer.Name + ".se.expand.bias"] = ("Bias", id + "_SeExpandBias");
-            }
-        }
-
-        map["linear.weight"] = ("Linear", "Linear_Weight");
-        map["linear.bias"] = ("Bias", "Linear_Bias");
-        return map;
-    }
-
     private static void EmitTensorTable(IndentedTextWriter w, NetworkSpec spec)
     {
         var sizes = spec.Packed.ToDictionary(r => r.Name, r => r.Length, StringComparer.Ordinal);
-        var packings = Packings(spec);
         w.WriteLine("/// <summary>");
         w.WriteLine(spec.HasWeights
             ? $"/// The tensors this network reads (Apple names), with dtype and data offsets as seen in {Literals.CommentText(spec.SourceFileName)} at build time,"
@@ -480,10 +443,8 @@ internal static class InferenceEmitter
         {
             string shape = string.Join(", ", t.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
             string file = spec.HasWeights ? $", {Literals.String(t.DType)}, {t.Begin}, {t.End}" : string.Empty;
-            string packing = packings.TryGetValue(t.Name, out var p)
-                ? $", {Rt}TensorPacking.{p.Packing}, Packed.{p.Region}, {sizes[p.Region]}"
-                : string.Empty;
-            w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}{file}{packing}){ScaleIndexes(spec, t.Name, p.Packing)},");
+            string packing = $", {Rt}TensorPacking.{t.Packing}, Packed.{t.Region}, {sizes[t.Region]}";
+            w.WriteLine($"new {Rt}TensorDescriptor({Literals.String(t.Name)}, new[] {{ {shape} }}{file}{packing}){ScaleIndexes(t)},");
         }
 
         w.Unindent();
@@ -495,23 +456,10 @@ internal static class InferenceEmitter
     /// The activation scales a quantized layer's multipliers are made of: its input scale (index 0 is the network
     /// input, i + 1 the output of layer i) and, unless squeeze-excite follows, its output scale.
     /// </summary>
-    private static string ScaleIndexes(NetworkSpec spec, string tensor, string? packing)
-    {
-        if (packing != "Requantize" && packing != "Dequantize")
-        {
-            return string.Empty;
-        }
-
-        int i = 0;
-        while (spec.Layers[i].Name + QuantizationScheme.WeightScaleSuffix != tensor)
-        {
-            i++;
-        }
-
-        return packing == "Requantize"
-            ? FormattableString.Invariant($" {{ InputScaleIndex = {i}, OutputScaleIndex = {i + 1} }}")
-            : FormattableString.Invariant($" {{ InputScaleIndex = {i} }}");
-    }
+    private static string ScaleIndexes(TensorSpec t) =>
+        t.InputScaleIndex < 0 ? string.Empty
+        : t.OutputScaleIndex < 0 ? FormattableString.Invariant($" {{ InputScaleIndex = {t.InputScaleIndex} }}")
+        : FormattableString.Invariant($" {{ InputScaleIndex = {t.InputScaleIndex}, OutputScaleIndex = {t.OutputScaleIndex} }}");
 
     private static void EmitOffsets(IndentedTextWriter w, NetworkSpec spec, ScratchPlan plan)
     {

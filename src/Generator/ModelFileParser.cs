@@ -207,17 +207,17 @@ internal static class ModelFileParser
                 return null;
             }
 
-            foreach (TensorShape e in expected)
+            foreach (PackedTensor e in PackedLayout.Tensors(shape, quantized))
             {
                 TensorEntry t = tensors[e.Name];
-                tensorSpecs.Add(new TensorSpec(e.Name, t.Name, e.Shape.ToEquatableArray(), t.DType, t.Begin, t.End));
+                tensorSpecs.Add(new TensorSpec(e.Name, t.Name, e.Shape.ToEquatableArray(), t.DType, t.Begin, t.End, e.Packing, e.Region, e.InputScaleIndex, e.OutputScaleIndex));
             }
         }
         else
         {
-            foreach (TensorShape e in expected)
+            foreach (PackedTensor e in PackedLayout.Tensors(shape, quantized))
             {
-                tensorSpecs.Add(new TensorSpec(e.Name, e.Name, e.Shape.ToEquatableArray(), string.Empty, -1, -1));
+                tensorSpecs.Add(new TensorSpec(e.Name, e.Name, e.Shape.ToEquatableArray(), string.Empty, -1, -1, e.Packing, e.Region, e.InputScaleIndex, e.OutputScaleIndex));
             }
         }
 

@@ -186,7 +186,7 @@ public sealed class WeightReader : IDisposable
         _buffer = Array.Empty<float>();
     }
 
-    private static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
+    internal static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
         long headerLength = ReadHeaderLength(file, source);

@@ -15,9 +15,10 @@ namespace MobileOne.Generator.Tests;
 /// (<see cref="PackedFeedFixture"/>), and consumer projects add MobileOne.Generator from it with weight files as
 /// AdditionalFiles and are built by the SDK with the package's real build targets (build/MobileOne.Generator.targets
 /// embeds the weights; item metadata reaches the generator; binary files never go through GetText, CS2015), then run.
-/// One consumer is also rebuilt after a weight change, broken with a truncated file, and published with NativeAOT;
-/// one exercises the embedding options (MobileOneEmbed, MobileOneResourceName, MobileOneEmbedWeights); one targets
-/// net8.0.
+/// One consumer is also checked for weights packed at build time (a blob per weight file, not re-packed by an unrelated
+/// edit, re-packed by a weight change), rebuilt after a weight change, broken with a truncated file, and published with
+/// NativeAOT; one exercises the embedding options (MobileOneEmbed, MobileOneResourceName, MobileOneEmbedWeights,
+/// MobileOnePackWeights); one targets net8.0.
 /// </summary>
 public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
 {
@@ -82,6 +83,27 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
         LogitComparison.AssertClose(odd.ReferenceA, jitOdd, "odd from the package");
         LogitComparison.AssertClose(gray.ReferenceA, Parse(output, "gray"), "gray (timm names) from the package");
 
+        // 1b. Packed at build time: the package's task wrote a packed blob per embedded weight file into obj/ (and the
+        //     build embedded it: the logits above came from Infer, which maps it). An unrelated edit rebuilds without
+        //     re-packing; the weight edit of step 3 re-packs.
+        string packedDir = Path.Combine(app, "obj/Release/net10.0/mobileone");
+        string oddPacked = Path.Combine(packedDir, "MobileOne.Weights.odd_net.safetensors.packed");
+        string grayPacked = Path.Combine(packedDir, "MobileOne.Weights.gray.safetensors.packed");
+        foreach (string blob in new[] { oddPacked, grayPacked })
+        {
+            Assert.True(File.Exists(blob), "no packed blob " + blob + "\n" + log);
+            Assert.Equal("MO1PACK", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(blob), 0, 7));
+        }
+
+        DateTime oddPackedAt = File.GetLastWriteTimeUtc(oddPacked);
+        File.AppendAllText(Path.Combine(app, "Program.cs"), "\n// an unrelated edit\n");
+        (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
+        Assert.True(code == 0, log);
+        Assert.Equal(oddPackedAt, File.GetLastWriteTimeUtc(oddPacked));
+        (runCode, output) = ProcessRunner.Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
+        Assert.True(runCode == 0, output);
+        LogitComparison.AssertClose(odd.ReferenceA, Parse(output, "odd"), "odd after an unrelated edit");
+
         // 2. NativeAOT: publishes with zero trim/AOT warnings (warnings are errors here) and gives the same logits.
         //    For this machine's runtime identifier (linux-x64, linux-arm64, osx-arm64, win-x64, ...).
         var (aotCode, aotLog) = ProcessRunner.Dotnet(app, "publish", "-c", "Release", "-r", PackedFeedFixture.HostRuntimeIdentifier, "-p:PublishAot=true", "-o", Path.Combine(app, "aot"));
@@ -98,6 +120,7 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
         SafetensorsWriter.Write(Path.Combine(app, "models/odd_net.safetensors"), other, odd.Architecture, TensorNaming.Apple, "F32", ArchitectureJson.Metadata(odd.Architecture));
         (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
         Assert.True(code == 0, log);
+        Assert.True(File.GetLastWriteTimeUtc(oddPacked) > oddPackedAt, "the weight edit did not re-pack " + oddPacked);
         (runCode, output) = ProcessRunner.Dotnet(app, new[] { "bin/Release/net10.0/Consumer.dll" }.Concat(inputs).ToArray());
         Assert.True(runCode == 0, output);
         LogitComparison.AssertClose(DoubleReference.Run(odd.Architecture, other, odd.InputA), Parse(output, "odd"), "odd after the weights changed");
@@ -112,6 +135,9 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
         Assert.DoesNotContain("AD0001", log, StringComparison.Ordinal);
         Assert.DoesNotContain("CS8785", log, StringComparison.Ordinal);
         Assert.DoesNotContain("CS2015", log, StringComparison.Ordinal);
+        // The packing task says why it did not pack the file, and leaves no blob of the earlier file to be embedded.
+        Assert.Matches(@"odd_net\.safetensors.*MOPACK001", log);
+        Assert.False(File.Exists(oddPacked), "a blob packed from the earlier weight file was left behind: " + oddPacked);
     }
 
     /// <summary>
@@ -151,7 +177,16 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             using MobileOne.Runtime;
             static float[] Read(string path) { byte[] b = File.ReadAllBytes(path); var f = new float[b.Length / 4]; Buffer.BlockCopy(b, 0, f, 0, b.Length); return f; }
             float[] input = Read(args[0]);
-            Console.WriteLine("resources [" + string.Join(", ", typeof(Consumer.Plain).Assembly.GetManifestResourceNames().OrderBy(n => n, StringComparer.Ordinal)) + "]");
+            Assembly assembly = typeof(Consumer.Plain).Assembly;
+            Console.WriteLine("resources [" + string.Join(", ", assembly.GetManifestResourceNames().OrderBy(n => n, StringComparer.Ordinal)) + "]");
+            foreach (string resource in assembly.GetManifestResourceNames())
+            {
+                using Stream stream = assembly.GetManifestResourceStream(resource)!;
+                var prefix = new byte[8];
+                stream.ReadExactly(prefix);
+                Console.WriteLine("packed " + resource + " " + PackedWeightFile.IsPackedWeightFile(prefix));
+            }
+
             Report("plain", typeof(Consumer.Plain), () => Consumer.Plain.Load(args[1]));
             Report("renamed", typeof(Consumer.Renamed), () => Consumer.Renamed.Load(args[2]));
             Report("loose", typeof(Consumer.Loose), () => Consumer.Loose.Load(args[3]));
@@ -168,7 +203,7 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             }
             """);
 
-        void Build(string step, string properties, string plain, string renamed, string loose, string resources, bool plainEmbedded, bool renamedEmbedded, bool looseEmbedded)
+        void Build(string step, string properties, string plain, string renamed, string loose, string resources, bool plainEmbedded, bool renamedEmbedded, bool looseEmbedded, bool packed = true)
         {
             File.WriteAllText(Path.Combine(app, "Options.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
@@ -195,6 +230,11 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             string[] lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             void Expect(string expected) => Assert.True(lines.Contains(expected), $"{step}: expected the line \"{expected}\" in\n{output}");
             Expect("resources [" + resources + "]");
+            foreach (string resource in resources.Split(", ", StringSplitOptions.RemoveEmptyEntries))
+            {
+                Expect("packed " + resource + " " + packed);
+            }
+
             foreach (var (name, embedded) in new[] { ("plain", plainEmbedded), ("renamed", renamedEmbedded), ("loose", looseEmbedded) })
             {
                 Expect($"members {name} Infer={embedded} Default={embedded}");
@@ -219,6 +259,11 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             "Custom.Name, MobileOne.Weights.plain.safetensors", plainEmbedded: true, renamedEmbedded: true, looseEmbedded: false);
         Build("padded MobileOneEmbedWeights", "<MobileOneEmbedWeights> false </MobileOneEmbedWeights>", "", "", "",
             "", plainEmbedded: false, renamedEmbedded: false, looseEmbedded: false);
+
+        // 4. <MobileOnePackWeights>false</MobileOnePackWeights> embeds the safetensors files themselves (what an MSBuild
+        //    without the task does too): Default packs them at run time, with the same logits.
+        Build("MobileOnePackWeights=false", "<MobileOnePackWeights>false</MobileOnePackWeights>", "", "MobileOneResourceName=\"Custom.Name\"", "MobileOneEmbed=\"false\"",
+            "Custom.Name, MobileOne.Weights.plain.safetensors", plainEmbedded: true, renamedEmbedded: true, looseEmbedded: false, packed: false);
     }
 
     /// <summary>

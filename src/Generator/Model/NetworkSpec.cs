@@ -28,9 +28,12 @@ internal sealed record LayerSpec(
         l.Name, l.Type, l.Identifier, l.Operation, l.InChannels, l.OutChannels, l.Stride, l.InHeight, l.InWidth, l.OutHeight, l.OutWidth, l.SeReduced);
 }
 
-/// <summary>A tensor the network reads: its canonical (Apple) name, the name in the file, shape, and where it is.</summary>
+/// <summary>
+/// A tensor the network reads: its canonical (Apple) name, the name in the file, shape, where it is in the file, and
+/// its row of the packing plan (<see cref="PackedLayout.Tensors"/>: the runtime packing, the region, the scale indexes).
+/// </summary>
 /// <remarks><see cref="DType"/> is empty and the offsets are -1 when no weight file was seen at build time.</remarks>
-internal sealed record TensorSpec(string Name, string FileName, EquatableArray<int> Shape, string DType, long Begin, long End);
+internal sealed record TensorSpec(string Name, string FileName, EquatableArray<int> Shape, string DType, long Begin, long End, string Packing, string Region, int InputScaleIndex, int OutputScaleIndex);
 
 /// <summary>One region of the packed weight buffer (<see cref="PackedLayout.Regions"/>), in floats.</summary>
 internal sealed record PackedRegionSpec(string Name, long Offset, long Length)

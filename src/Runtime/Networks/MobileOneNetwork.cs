@@ -179,6 +179,17 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
                 "MobileOne.Generator's build targets embed every .safetensors AdditionalFile; use " + name + ".Load(path) to bind weights at run time instead.");
         }
 
+        // Weights packed at build time (the package's MSBuild task, docs/design.md): mapped, not parsed or repacked.
+        Span<byte> prefix = stackalloc byte[8];
+        int read = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        stream.Position -= read;
+        if (PackedWeightFile.IsPackedWeightFile(prefix.Slice(0, read)))
+        {
+            AlignedFloatBuffer packed = WeightBinding.MapPacked(stream, typeof(TSelf).Assembly, $"embedded resource '{resourceName}'", TSelf.Tensors, TSelf.PackedLength, expectedLength, expectedHeaderHash);
+            return Finish(packed);
+        }
+
+        // The safetensors file itself (embedded without build-time packing): read and packed here.
         using WeightReader reader = WeightReader.FromEmbedded(stream, resourceName, TSelf.Tensors, expectedLength, expectedHeaderHash);
         return Bind(reader);
     }
@@ -198,18 +209,12 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
     private static string Shape => $"{TSelf.InputChannels} x {TSelf.InputHeight} x {TSelf.InputWidth}";
 
     /// <summary>Reads every tensor once, packs it into the layout its kernel streams, and warms the class up once.</summary>
-    private static TSelf Bind(WeightReader reader)
-    {
-        var weights = new AlignedFloatBuffer(TSelf.PackedLength);
-        if (TSelf.QuantizedLayers is { } layers)
-        {
-            QuantizedPacking.PackAll(reader, TSelf.Tensors, layers, TSelf.ActivationScalesOffset, weights.Span);
-        }
-        else
-        {
-            WeightPacking.PackAll(reader, TSelf.Tensors, weights.Span);
-        }
+    private static TSelf Bind(WeightReader reader) =>
+        Finish(WeightBinding.Pack(reader, TSelf.Tensors, TSelf.PackedLength, TSelf.QuantizedLayers, TSelf.ActivationScalesOffset));
 
+    /// <summary>Creates the network over its packed weights and warms the class up once.</summary>
+    private static TSelf Finish(AlignedFloatBuffer weights)
+    {
         TSelf network = TSelf.Create(weights);
 
         // The first instance in a process runs one inference on zeros, so that every kernel this network uses is

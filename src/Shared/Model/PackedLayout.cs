@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace MobileOne.Model;
 
@@ -115,6 +116,70 @@ internal static class PackedLayout
         return list;
     }
 
+    /// <summary>
+    /// The packing plan of a network: every tensor it reads, in file order (<see cref="NetworkShape.FusedTensors"/>, or
+    /// <see cref="QuantizationScheme.Tensors"/> for an int8 network), with how it is packed (a name of the runtime's
+    /// <c>TensorPacking</c>), the region it is packed into and, for a requantisation multiplier, the activation scales it
+    /// is made of. The generator emits this table into each class; the build-time packer and <c>Load</c> derive it from
+    /// the same call, so both always agree on where every tensor lies.
+    /// </summary>
+    public static IReadOnlyList<PackedTensor> Tensors(NetworkShape network, bool quantized)
+    {
+        var regions = new Dictionary<string, PackedRegion>(StringComparer.Ordinal);
+        foreach (PackedRegion r in quantized ? QuantizedRegions(network) : Regions(network))
+        {
+            regions[r.Name] = r;
+        }
+
+        var plan = new Dictionary<string, (string Packing, string Region, int InputScale, int OutputScale)>(StringComparer.Ordinal);
+        int index = 0;
+        foreach (LayerShape l in network.Layers())
+        {
+            string id = l.Identifier;
+            string kind = l.Type == LayerType.Stem ? "Stem" : l.Type == LayerType.Depthwise ? "Depthwise" : "Pointwise";
+            if (quantized)
+            {
+                // Scale indexes: 0 is the network input, i + 1 the output of layer i (docs/quantization.md).
+                plan[l.Name + ".reparam_conv.weight"] = ("Int8" + kind, id + "_Weight", -1, -1);
+                plan[l.Name + ".reparam_conv.bias"] = ("Int32Bias", id + "_Bias", -1, -1);
+                plan[l.Name + QuantizationScheme.WeightScaleSuffix] = l.HasSe
+                    ? ("Dequantize", id + "_Scale", index, -1)
+                    : ("Requantize", id + "_Scale", index, index + 1);
+            }
+            else
+            {
+                plan[l.Name + ".reparam_conv.weight"] = (kind, id + "_Weight", -1, -1);
+                plan[l.Name + ".reparam_conv.bias"] = ("Bias", id + "_Bias", -1, -1);
+            }
+
+            if (l.HasSe)
+            {
+                plan[l.Name + ".se.reduce.weight"] = ("SeReduce", id + "_SeReduceWeight", -1, -1);
+                plan[l.Name + ".se.reduce.bias"] = ("Bias", id + "_SeReduceBias", -1, -1);
+                plan[l.Name + ".se.expand.weight"] = ("SeExpand", id + "_SeExpandWeight", -1, -1);
+                plan[l.Name + ".se.expand.bias"] = ("Bias", id + "_SeExpandBias", -1, -1);
+            }
+
+            index++;
+        }
+
+        plan["linear.weight"] = ("Linear", "Linear_Weight", -1, -1);
+        plan["linear.bias"] = ("Bias", "Linear_Bias", -1, -1);
+
+        var list = new List<PackedTensor>();
+        IEnumerable<(string Name, int[] Shape, string DType)> tensors = quantized
+            ? QuantizationScheme.Tensors(network).Select(t => (t.Name, t.Shape, t.DType))
+            : network.FusedTensors().Select(t => (t.Name, t.Shape, "F32"));
+        foreach ((string name, int[] shape, string dtype) in tensors)
+        {
+            var p = plan[name];
+            PackedRegion r = regions[p.Region];
+            list.Add(new PackedTensor(name, shape, dtype, p.Packing, r.Name, r.Offset, r.Length, p.InputScale, p.OutputScale));
+        }
+
+        return list;
+    }
+
     /// <summary>The squeeze-excite regions of a layer that has it (the same in FP32 and int8 networks).</summary>
     private static void AddSqueezeExcite(List<PackedRegion> list, LayerShape l, ref long offset)
     {
@@ -162,4 +227,46 @@ internal readonly struct PackedRegion
     public long Offset { get; }
 
     public long Length { get; }
+}
+
+/// <summary>
+/// One row of a network's packing plan (<see cref="PackedLayout.Tensors"/>): a tensor (Apple's name, shape, the dtype a
+/// file of this kind stores it in), how it is packed, and the packed region it fills (floats).
+/// </summary>
+internal sealed class PackedTensor
+{
+    public PackedTensor(string name, int[] shape, string dtype, string packing, string region, long offset, long length, int inputScaleIndex, int outputScaleIndex)
+    {
+        Name = name;
+        Shape = shape;
+        DType = dtype;
+        Packing = packing;
+        Region = region;
+        Offset = offset;
+        Length = length;
+        InputScaleIndex = inputScaleIndex;
+        OutputScaleIndex = outputScaleIndex;
+    }
+
+    public string Name { get; }
+
+    public int[] Shape { get; }
+
+    /// <summary>F32 for an FP32 network; I8, I32 or F32 in a quantized one (F16/BF16 files are widened on load).</summary>
+    public string DType { get; }
+
+    /// <summary>The name of a runtime <c>TensorPacking</c> member.</summary>
+    public string Packing { get; }
+
+    public string Region { get; }
+
+    public long Offset { get; }
+
+    public long Length { get; }
+
+    /// <summary>For a requantisation or dequantisation multiplier: the index of the layer's input scale (0 = the network input, i + 1 = layer i's output), else -1.</summary>
+    public int InputScaleIndex { get; }
+
+    /// <summary>For a requantisation multiplier: the index of the layer's output scale, else -1.</summary>
+    public int OutputScaleIndex { get; }
 }

@@ -74,8 +74,12 @@ public static class GeneratorHarness
 
     public static GeneratorRun Run(params string[] modelPaths) => Run(modelPaths.Select(p => new ModelItem(p)));
 
-    /// <summary>Emits the generated compilation with the weight files embedded and loads it.</summary>
-    public static LoadedAssembly CompileAndLoad(GeneratorRun run)
+    /// <summary>
+    /// Emits the generated compilation with the weight files embedded and loads it: the safetensors files themselves, or
+    /// with <paramref name="packAtBuildTime"/> the blobs <see cref="PackedWeightFile.Pack"/> makes of them (what the
+    /// package's build task embeds), or <paramref name="embedded"/> in place of every weight file.
+    /// </summary>
+    public static LoadedAssembly CompileAndLoad(GeneratorRun run, bool packAtBuildTime = false, string? embedded = null)
     {
         if (run.GeneratorDiagnostics.Length > 0)
         {
@@ -87,7 +91,13 @@ public static class GeneratorHarness
             .Select(i =>
             {
                 string name = i.Metadata != null && i.Metadata.TryGetValue("MobileOneResourceName", out string? n) ? n : "MobileOne.Weights." + Path.GetFileName(i.Path);
-                string path = i.Path;
+                string path = embedded ?? i.Path;
+                if (packAtBuildTime && embedded == null)
+                {
+                    path = i.Path + ".packed";
+                    PackedWeightFile.Pack(i.Path, path);
+                }
+
                 return new ResourceDescription(name, () => File.OpenRead(path), isPublic: true);
             })
             .ToList();
