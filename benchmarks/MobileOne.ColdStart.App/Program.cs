@@ -2,7 +2,7 @@
 //   dotnet MobileOne.ColdStart.App.dll s1|s4|s1int8
 // Prints one line of key=value: the time from process start to Main, Default (Load of the embedded weights), the first
 // Run, the median of 30 more, the process's anonymous (private) and file-backed resident memory after them, and the
-// alignment of the embedded resource in the module image (64: mapped without a copy).
+// address of the packed data in the module image modulo 64 (0: used where it lies, without a copy).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -46,12 +46,20 @@ int alignment;
 unsafe
 {
     using Stream? stream = net.GetType().Assembly.GetManifestResourceStream(resource);
-    alignment = stream is UnmanagedMemoryStream m ? (int)((ulong)m.PositionPointer % 64) : -1;
+    // Where the packed data lies: the blob's data offset (bytes 12-15) past the resource's start; a safetensors resource
+    // (run-time packing) is copied whatever its alignment, so its start is printed.
+    alignment = -1;
+    if (stream is UnmanagedMemoryStream m)
+    {
+        byte* p = m.PositionPointer;
+        bool packed = p[0] == (byte)'M' && p[1] == (byte)'O' && p[2] == (byte)'1' && p[3] == (byte)'P';
+        alignment = (int)(((ulong)p + (packed ? (ulong)System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(p + 12, 4)) : 0)) % 64);
+    }
 }
 
 (double anon, double file) = Memory();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"to_main_ms={toMain:F1} load_ms={Ms(t1 - t0):F2} first_ms={Ms(t3 - t2):F2} steady_ms={steady[steady.Length / 2]:F2} anon_mb={anon:F1} file_mb={file:F1} resource_mod64={alignment} logit0={logits[0]:R}"));
+    $"to_main_ms={toMain:F1} load_ms={Ms(t1 - t0):F2} first_ms={Ms(t3 - t2):F2} steady_ms={steady[steady.Length / 2]:F2} anon_mb={anon:F1} file_mb={file:F1} data_mod64={alignment} logit0={logits[0]:R}"));
 
 static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 

@@ -3,11 +3,12 @@
 //   dotnet run --project benchmarks/MobileOne.ColdStart -c Release -- [--runs 7] [--variants s1,s4,s1int8] [--seed 1]
 //
 // Writes random fused S1 and S4 weights (and S1 quantized to int8) as safetensors into artifacts/cold-start/weights,
-// builds benchmarks/MobileOne.ColdStart.App twice from source with them as AdditionalFiles (embedded): once as a user
-// gets it (the package's task packs them at build time; Load maps the blob) and once with MobileOnePackWeights=false
-// (the safetensors embedded; Load reads, checks and packs it, as before build-time packing). Then starts each build
-// --runs times per variant, alternating, one process per start, and prints the medians of what each process measured
-// of itself: time to Main, Load (Default), the first Run, the steady-state Run, anonymous and file-backed resident memory.
+// builds benchmarks/MobileOne.ColdStart.App from source with them as AdditionalFiles (embedded): as a user gets it
+// (the package's task packs them at build time; Load maps the blob), with MobileOnePackWeights=false (the safetensors
+// embedded; Load reads, checks and packs it, as before build-time packing), and published with NativeAOT for this CPU.
+// Then starts each build --runs times per variant, alternating, one process per start, and prints the medians of what
+// each process measured of itself: time to Main, Load (Default), the first Run (JIT included, no WarmUp), the
+// steady-state Run, anonymous and file-backed resident memory.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -60,9 +61,19 @@ var builds = new (string Name, string Output, string Property)[]
 {
     ("build-time packing", Path.Combine(work, "packed"), "true"),
     ("run-time packing", Path.Combine(work, "unpacked"), "false"),
+    ("build-time packing, NativeAOT", Path.Combine(work, "aot"), "aot"),
 };
 foreach (var b in builds)
 {
+    if (b.Property == "aot")
+    {
+        // NativeAOT for this machine's CPU (its default x64 target, x86-64-v2, has neither AVX2 nor AVX-512).
+        Run("dotnet", repo, "publish", project, "-c", "Release", "-r", RuntimeIdentifier(), "-o", b.Output, "-p:ColdStartAot=true",
+            "-p:IlcInstructionSet=native", "-p:ColdStartWeights=" + weights);
+        Console.WriteLine("published with NativeAOT (IlcInstructionSet=native)");
+        continue;
+    }
+
     // The app's own intermediate files go, so that it is compiled again with the other resources (the projects it
     // references stay built).
     string intermediate = Path.Combine(Path.GetDirectoryName(project)!, "obj", "Release");
@@ -79,7 +90,7 @@ foreach (var b in builds)
 
 // 3. Alternating cold starts.
 Console.WriteLine();
-Console.WriteLine("| variant | weights | to Main ms | Load ms | first Run ms | steady Run ms | first/steady | (Load + first)/steady | anon MB | file MB | resource mod 64 |");
+Console.WriteLine("| variant | weights | to Main ms | Load ms | first Run ms | steady Run ms | first/steady | (Load + first)/steady | anon MB | file MB | data mod 64 |");
 Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
 foreach (string variant in variants)
 {
@@ -88,7 +99,9 @@ foreach (string variant in variants)
     {
         foreach (var b in builds)
         {
-            string line = Run("dotnet", repo, Path.Combine(b.Output, "MobileOne.ColdStart.App.dll"), variant).Trim().Split('\n').Last();
+            string line = (b.Property == "aot"
+                ? Run(Path.Combine(b.Output, OperatingSystem.IsWindows() ? "MobileOne.ColdStart.App.exe" : "MobileOne.ColdStart.App"), repo, variant)
+                : Run("dotnet", repo, Path.Combine(b.Output, "MobileOne.ColdStart.App.dll"), variant)).Trim().Split('\n').Last();
             samples[b.Name].Add(line.Split(' ').Select(kv => kv.Split('=')).Where(kv => kv[0] != "logit0")
                 .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture)));
         }
@@ -100,14 +113,15 @@ foreach (string variant in variants)
         double steady = M("steady_ms");
         double firstRatio = Median(samples[b.Name].Select(s => s["first_ms"] / s["steady_ms"]));
         double coldRatio = Median(samples[b.Name].Select(s => (s["load_ms"] + s["first_ms"]) / s["steady_ms"]));
-        Console.WriteLine($"| {variant} | {b.Name} | {M("to_main_ms"):F1} | {M("load_ms"):F2} | {M("first_ms"):F2} | {steady:F2} | {firstRatio:F2} | {coldRatio:F2} | {M("anon_mb"):F1} | {M("file_mb"):F1} | {M("resource_mod64"):F0} |");
+        Console.WriteLine($"| {variant} | {b.Name} | {M("to_main_ms"):F1} | {M("load_ms"):F2} | {M("first_ms"):F2} | {steady:F2} | {firstRatio:F2} | {coldRatio:F2} | {M("anon_mb"):F1} | {M("file_mb"):F1} | {M("data_mod64"):F0} |");
     }
 }
 
 Console.WriteLine();
-Console.WriteLine($"Medians of {runs} processes per row, alternating builds. Load = the class's Default (embedded weights): build-time packing maps the");
-Console.WriteLine("packed blob (no copy when the resource is 64-byte aligned in the image, else one copy), run-time packing reads, checks and packs");
-Console.WriteLine("the safetensors. anon MB = RssAnon (the process's own memory: a packed copy lives there), file MB = RssFile (mapped files).");
+Console.WriteLine($"Medians of {runs} processes per row, alternating builds. Load = the class's Default (embedded weights): build-time packing uses the");
+Console.WriteLine("packed data where it lies in the image when it is 64-byte aligned there (data mod 64 = 0; the build aligns it), else copies it once;");
+Console.WriteLine("run-time packing reads, checks and packs the safetensors. anon MB = RssAnon (the process's own memory: a packed copy lives there),");
+Console.WriteLine("file MB = RssFile (mapped files: the assembly image with the weights). first Run includes the JIT of the kernels (no WarmUp).");
 
 static double Median(IEnumerable<double> values)
 {
@@ -136,6 +150,10 @@ static string Run(string file, string directory, params string[] arguments)
 
     return stdout;
 }
+
+static string RuntimeIdentifier() =>
+    (OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux") + "-" +
+    System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
 
 static void CopyDirectory(string from, string to)
 {

@@ -54,8 +54,9 @@ public sealed unsafe class AlignedFloatBuffer
     }
 
     /// <summary>
-    /// Wraps memory that is already 64-byte aligned and lives as long as <paramref name="owner"/> (weights packed at build
-    /// time, mapped from the assembly's image: no copy). The memory may be read-only: only the kernels read it.
+    /// Wraps memory that is already 64-byte aligned and lives as long as <paramref name="owner"/>: weights packed at build
+    /// time, where they lie in the assembly's image (no copy; the memory may be read-only: only the kernels read it) or in
+    /// the native block they were copied to once.
     /// </summary>
     /// <param name="pointer">The first float, 64-byte aligned.</param>
     /// <param name="length">Number of floats.</param>
@@ -71,9 +72,6 @@ public sealed unsafe class AlignedFloatBuffer
         Length = length;
         _owner = owner ?? throw new ArgumentNullException(nameof(owner));
     }
-
-    /// <summary>Gets whether the floats are external memory (mapped, not copied) rather than an array of this buffer's own.</summary>
-    internal bool IsMapped => _array == null;
 
     /// <summary>Gets what keeps mapped memory alive, or null for an array.</summary>
     internal object? Owner => _owner;

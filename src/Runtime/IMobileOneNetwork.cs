@@ -17,6 +17,14 @@ public interface IMobileOneNetwork
     /// <summary>Gets the number of classes.</summary>
     int NumClasses { get; }
 
+    /// <summary>
+    /// Prepares the network so that the next call runs at steady-state speed: the generated classes JIT-compile every
+    /// kernel they use by running one inference on zeros (once per class and process). Does nothing by default.
+    /// </summary>
+    void WarmUp()
+    {
+    }
+
     /// <summary>Classifies one CHW image of <c>InputChannels x InputHeight x InputWidth</c> floats into <c>NumClasses</c> logits.</summary>
     /// <param name="input">The normalised image, CHW.</param>
     /// <param name="logits">Receives the logits.</param>

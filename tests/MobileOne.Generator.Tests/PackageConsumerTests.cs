@@ -182,9 +182,15 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             foreach (string resource in assembly.GetManifestResourceNames())
             {
                 using Stream stream = assembly.GetManifestResourceStream(resource)!;
-                var prefix = new byte[8];
+                var prefix = new byte[16];
                 stream.ReadExactly(prefix);
-                Console.WriteLine("packed " + resource + " " + PackedWeightFile.IsPackedWeightFile(prefix));
+                bool packed = PackedWeightFile.IsPackedWeightFile(prefix);
+                Console.WriteLine("packed " + resource + " " + packed);
+                if (packed)
+                {
+                    // The build moved the data onto a 64-byte boundary of the image: Load uses it where it lies.
+                    unsafe { Console.WriteLine("aligned " + resource + " " + (((ulong)((UnmanagedMemoryStream)stream).PositionPointer - 16 + BitConverter.ToUInt32(prefix, 12)) % 64 == 0)); }
+                }
             }
 
             Report("plain", typeof(Consumer.Plain), () => Consumer.Plain.Load(args[1]));
@@ -212,6 +218,7 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
                     <TargetFramework>net10.0</TargetFramework>
                     <Nullable>enable</Nullable>
                     <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
                     <RootNamespace>Consumer</RootNamespace>
                     {properties}
                   </PropertyGroup>
@@ -233,6 +240,10 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             foreach (string resource in resources.Split(", ", StringSplitOptions.RemoveEmptyEntries))
             {
                 Expect("packed " + resource + " " + packed);
+                if (packed)
+                {
+                    Expect("aligned " + resource + " True");
+                }
             }
 
             foreach (var (name, embedded) in new[] { ("plain", plainEmbedded), ("renamed", renamedEmbedded), ("loose", looseEmbedded) })

@@ -18,7 +18,8 @@ namespace MobileOne.Generator.Tests;
 /// bound to the blob computes exactly what it computes from the safetensors file (same bytes, so the same logits bit
 /// for bit), for FP32, F16 and BF16 files, Apple's and timm's names, squeeze-excite, every published variant and int8;
 /// a blob that is not the one the class was generated from (other weights, truncated, another layout, another format)
-/// is refused with a message that says so; an aligned blob is used where it lies, a misaligned one copied once.
+/// is refused with a message that says so; an aligned blob is used where it lies, a misaligned one copied once, and the
+/// build's alignment step moves the data onto a 64-byte boundary wherever the blob starts.
 /// </summary>
 public class PackedWeightsTests
 {
@@ -114,11 +115,15 @@ public class PackedWeightsTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(4)]
-    [InlineData(8)]
-    [InlineData(36)]
-    public unsafe void AnAlignedBlobIsUsedWhereItLiesAndAMisalignedOneCopiedOnce(int misalignment)
+    [InlineData(0, false)]
+    [InlineData(4, false)]
+    [InlineData(8, false)]
+    [InlineData(36, false)]
+    [InlineData(4, true)]
+    [InlineData(8, true)]
+    [InlineData(36, true)]
+    [InlineData(60, true)]
+    public unsafe void AnAlignedBlobIsUsedWhereItLiesAndAMisalignedOneCopiedOnce(int misalignment, bool alignedByTheBuild)
     {
         NetworkCase c = NetworkCase.Get("odd");
         using var models = new TempModels();
@@ -127,6 +132,27 @@ public class PackedWeightsTests
         PackedWeightFile.Pack(path, path + ".packed");
         byte[] blob = File.ReadAllBytes(path + ".packed");
         PackedWeightFile.Plan plan = PackedWeightFile.PlanFor(File.ReadAllBytes(path), "odd_net.safetensors");
+        byte[] data = blob.AsSpan(PackedWeightFile.HeaderBytes, 4 * plan.PackedLength).ToArray();
+        Assert.Equal(PackedWeightFile.FileLength(plan.PackedLength), blob.Length);
+        if (alignedByTheBuild)
+        {
+            // What the build's AlignMobileOneWeights does in the compiled assembly: the blob starts at an address that is
+            // `misalignment` past a 64-byte boundary; its data moves within the slack onto the next boundary.
+            using var assembly = new MemoryStream();
+            assembly.Write(new byte[100]);
+            assembly.Write(blob);
+            Assert.True(PackedWeightFile.AlignInPlace(assembly, 100, 64 + misalignment, blob.Length));
+            Assert.False(PackedWeightFile.AlignInPlace(assembly, 100, 64 + misalignment, blob.Length)); // idempotent
+            blob = assembly.ToArray().AsSpan(100).ToArray();
+            int offset = BitConverter.ToInt32(blob, 12);
+            Assert.Equal(0, (misalignment + offset) % 64);
+            Assert.True(blob.AsSpan(offset, data.Length).SequenceEqual(data), "the data moved intact");
+            Assert.True(blob.AsSpan(PackedWeightFile.HeaderBytes, offset - PackedWeightFile.HeaderBytes).IndexOfAnyExcept((byte)0) < 0, "zeros before the data");
+            Assert.True(blob.AsSpan(offset + data.Length).IndexOfAnyExcept((byte)0) < 0, "zeros after the data");
+        }
+
+        int dataOffset = BitConverter.ToInt32(blob, 12);
+        bool aligned = (misalignment + dataOffset) % 64 == 0;
 
         nint memory = (nint)NativeMemory.AlignedAlloc((nuint)(blob.Length + 64), 64);
         try
@@ -136,16 +162,15 @@ public class PackedWeightsTests
             using var stream = new UnmanagedMemoryStream(start, blob.Length);
             long fileLength = new FileInfo(path).Length;
             AlignedFloatBuffer weights = WeightBinding.MapPacked(stream, this, "test blob", plan.Tensors, plan.PackedLength, fileLength, plan.HeaderHash);
-            Assert.Equal(misalignment == 0, weights.IsMapped);
-            Assert.Equal(misalignment == 0, weights.Pointer == (float*)(start + PackedWeightFile.HeaderBytes));
+            Assert.Equal(aligned, weights.Pointer == (float*)(start + dataOffset));
             Assert.Equal(0, (int)((nuint)weights.Pointer % 64));
-            Assert.True(MemoryMarshal.AsBytes(weights.Span).SequenceEqual(blob.AsSpan(PackedWeightFile.HeaderBytes)));
+            Assert.True(MemoryMarshal.AsBytes(weights.Span).SequenceEqual(data));
 
             // And a stream that is not memory: read once into an aligned buffer.
             using var copy = new MemoryStream(blob);
             AlignedFloatBuffer read = WeightBinding.MapPacked(copy, this, "test blob", plan.Tensors, plan.PackedLength, fileLength, plan.HeaderHash);
-            Assert.False(read.IsMapped);
-            Assert.True(MemoryMarshal.AsBytes(read.Span).SequenceEqual(blob.AsSpan(PackedWeightFile.HeaderBytes)));
+            Assert.Equal(0, (int)((nuint)read.Pointer % 64));
+            Assert.True(MemoryMarshal.AsBytes(read.Span).SequenceEqual(data));
         }
         finally
         {

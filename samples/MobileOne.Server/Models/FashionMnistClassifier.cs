@@ -6,6 +6,9 @@ namespace MobileOne.Server.Models;
 /// <summary>The Fashion-MNIST model that ships with the repository (class <see cref="FashionMnist"/>, weights embedded).</summary>
 public sealed class FashionMnistClassifier : IImageClassifier
 {
+    /// <summary>Initializes a new instance of the <see cref="FashionMnistClassifier"/> class: binds the embedded weights and compiles the kernels now, not in the first request.</summary>
+    public FashionMnistClassifier() => FashionMnist.Default.WarmUp();
+
     /// <inheritdoc />
     public string Name => nameof(FashionMnist);
 

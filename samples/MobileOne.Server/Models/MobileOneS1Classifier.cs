@@ -17,6 +17,7 @@ public sealed class MobileOneS1Classifier : IImageClassifier
     public MobileOneS1Classifier(string weightsPath)
     {
         _network = MobileOneS1.Load(weightsPath);
+        _network.WarmUp(); // the kernels are compiled now, not in the first request
     }
 
     /// <inheritdoc />

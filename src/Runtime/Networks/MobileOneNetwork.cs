@@ -71,6 +71,20 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
     /// <returns>The same memory as bytes.</returns>
     protected static Span<byte> Bytes(Span<float> scratch) => MemoryMarshal.AsBytes(scratch);
 
+    /// <summary>
+    /// Runs one inference on zeros, once per class and process, so that every kernel this network uses is JIT-compiled
+    /// now rather than in the caller's first call. <c>Load</c> does not do it (it would cost a whole inference on top of
+    /// the compilation, docs/performance.md, "Cold start"): call it where a first call must run at steady-state speed,
+    /// e.g. in a server before it takes traffic. A NativeAOT build has nothing to compile.
+    /// </summary>
+    public void WarmUp()
+    {
+        if (Interlocked.Exchange(ref s_warmedUp, 1) == 0)
+        {
+            Run(new float[InputLength], new float[TSelf.NumClasses]);
+        }
+    }
+
     /// <summary>Classifies one image.</summary>
     /// <param name="input"><c>InputLength</c> floats: <c>InputChannels x InputHeight x InputWidth</c>, CHW, normalised.</param>
     /// <param name="logits">Receives <c>NumClasses</c> logits.</param>
@@ -212,20 +226,8 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
     private static TSelf Bind(WeightReader reader) =>
         Finish(WeightBinding.Pack(reader, TSelf.Tensors, TSelf.PackedLength, TSelf.QuantizedLayers, TSelf.ActivationScalesOffset));
 
-    /// <summary>Creates the network over its packed weights and warms the class up once.</summary>
-    private static TSelf Finish(AlignedFloatBuffer weights)
-    {
-        TSelf network = TSelf.Create(weights);
-
-        // The first instance in a process runs one inference on zeros, so that every kernel this network uses is
-        // JIT-compiled here, at load, and the caller's first call runs at steady-state speed.
-        if (Interlocked.Exchange(ref s_warmedUp, 1) == 0)
-        {
-            network.Run(new float[InputLength], new float[TSelf.NumClasses]);
-        }
-
-        return network;
-    }
+    /// <summary>Creates the network over its packed weights.</summary>
+    private static TSelf Finish(AlignedFloatBuffer weights) => TSelf.Create(weights);
 
     private static Span<float> ScratchForThisThread() => (t_scratch ??= new AlignedFloatBuffer(TSelf.ScratchLength)).Span;
 

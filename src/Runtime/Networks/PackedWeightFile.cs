@@ -12,11 +12,13 @@ namespace MobileOne.Runtime;
 /// Weights packed at build time (docs/design.md, "Packed at build time"): the packed buffer a generated class's
 /// <c>Load</c> would build from a safetensors file, written once by the build (the MSBuild task of MobileOne.Generator's
 /// package) and embedded instead of the safetensors, so that loading embedded weights maps them instead of parsing and
-/// repacking. One file: a 64-byte header, then the packed buffer (little-endian, 4-byte units).
+/// repacking. One file: a 64-byte header, the packed buffer (little-endian, 4-byte units) at the data offset, and 64
+/// bytes of slack in which the build moves the data so that it lies on a 64-byte boundary in the compiled assembly
+/// (<see cref="AlignInPlace"/>).
 /// <code>
 ///  0  8  magic "MO1PACK\0"
 ///  8  4  format version (1)
-/// 12  4  header bytes (64): where the packed data starts
+/// 12  4  data offset: 64 + (0 to 60), where the packed data starts
 /// 16  8  packed length, in 4-byte units
 /// 24  8  length of the safetensors file it was packed from
 /// 32  8  FNV-1a hash of that file's header (the one the generator emits into the class)
@@ -30,8 +32,11 @@ namespace MobileOne.Runtime;
 /// </summary>
 public static class PackedWeightFile
 {
-    /// <summary>Bytes of the header; the packed data starts here (a multiple of 64, so it keeps the resource's alignment).</summary>
+    /// <summary>Bytes of the header; the packed data starts at most <see cref="SlackBytes"/> - 4 bytes after it.</summary>
     public const int HeaderBytes = 64;
+
+    /// <summary>Bytes after the packed data, into which <see cref="AlignInPlace"/> may move it.</summary>
+    public const int SlackBytes = 64;
 
     /// <summary>The format version this runtime writes and reads.</summary>
     public const int FormatVersion = 1;
@@ -69,6 +74,8 @@ public static class PackedWeightFile
 
         Span<byte> header = stackalloc byte[HeaderBytes];
         WriteHeader(header, plan.PackedLength, file.LongLength, plan.HeaderHash, LayoutHash(plan.Tensors, plan.PackedLength), plan.QuantizedLayers != null);
+        Span<byte> slack = stackalloc byte[SlackBytes];
+        slack.Clear();
         string? directory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (!string.IsNullOrEmpty(directory))
         {
@@ -80,9 +87,81 @@ public static class PackedWeightFile
         {
             stream.Write(header);
             stream.Write(MemoryMarshal.AsBytes(packed.Span));
+            stream.Write(slack);
         }
 
         File.Move(temporary, outputPath, overwrite: true);
+    }
+
+    /// <summary>Bytes of the packed weight file of <paramref name="packedLength"/> units.</summary>
+    /// <param name="packedLength">Packed length, in 4-byte units.</param>
+    /// <returns>Header, data and slack.</returns>
+    public static long FileLength(int packedLength) => HeaderBytes + (4L * packedLength) + SlackBytes;
+
+    /// <summary>
+    /// Moves the packed data of a blob that lies at <paramref name="position"/> of <paramref name="file"/> (a compiled
+    /// assembly holding it as a manifest resource) within the blob's slack, so that it starts on a 64-byte boundary of
+    /// the assembly's image, where the blob's first byte has the relative virtual address <paramref name="rva"/>; updates
+    /// the data offset. Loaded assemblies are mapped at page-aligned addresses with their sections' file and virtual
+    /// offsets multiples of 64, so the data is then 64-byte aligned in memory and <c>Load</c> uses it without a copy.
+    /// Manifest resources themselves are only 8-byte aligned (4 after their length prefix), which is why this is done
+    /// after compiling, in the assembly. Nothing else in the file changes (the resource keeps its length).
+    /// </summary>
+    /// <param name="file">The assembly, open for reading and writing.</param>
+    /// <param name="position">Where the blob starts in the file.</param>
+    /// <param name="rva">Where it starts in the image.</param>
+    /// <param name="length">The resource's length.</param>
+    /// <returns>True when the data was moved; false when it was aligned already.</returns>
+    /// <exception cref="WeightFileException">The resource is not a packed weight file.</exception>
+    public static bool AlignInPlace(Stream file, long position, long rva, long length)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        file.Position = position;
+        file.ReadExactly(header);
+        if (!IsPackedWeightFile(header) || BinaryPrimitives.ReadInt32LittleEndian(header.Slice(8)) != FormatVersion)
+        {
+            throw new WeightFileException("The resource at " + position + " is not a packed MobileOne weight file of format " + FormatVersion + ".");
+        }
+
+        int current = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(12));
+        long units = BinaryPrimitives.ReadInt64LittleEndian(header.Slice(16));
+        if (units < 0 || units > int.MaxValue || length != FileLength((int)units) || !ValidDataOffset(current))
+        {
+            throw new WeightFileException("The packed MobileOne weight resource at " + position + " has a damaged header.");
+        }
+
+        int wanted = HeaderBytes + (int)((64 - ((rva + HeaderBytes) % 64)) % 64);
+        if (wanted == current)
+        {
+            return false;
+        }
+
+        // Move the data (and zero what it leaves) in chunks, from the end when it moves forward.
+        long bytes = 4 * units;
+        byte[] chunk = new byte[1 << 20];
+        long delta = wanted - current;
+        for (long done = 0; done < bytes;)
+        {
+            int n = (int)Math.Min(chunk.Length, bytes - done);
+            long from = delta > 0 ? bytes - done - n : done;
+            file.Position = position + current + from;
+            file.ReadExactly(chunk, 0, n);
+            file.Position = position + wanted + from;
+            file.Write(chunk, 0, n);
+            done += n;
+        }
+
+        byte[] zeros = new byte[SlackBytes];
+        long tailStart = wanted + bytes;
+        file.Position = position + HeaderBytes;
+        file.Write(zeros, 0, wanted - HeaderBytes);
+        file.Position = position + tailStart;
+        file.Write(zeros, 0, (int)(length - tailStart));
+        BinaryPrimitives.WriteInt32LittleEndian(header.Slice(12), wanted);
+        file.Position = position;
+        file.Write(header);
+        return true;
     }
 
     /// <summary>
@@ -127,8 +206,9 @@ public static class PackedWeightFile
     /// <param name="packedLength">The class's packed length.</param>
     /// <param name="expectedLength">The length of the safetensors file the class was generated from.</param>
     /// <param name="expectedHeaderHash">The hash of its header.</param>
+    /// <returns>Where the packed data starts.</returns>
     /// <exception cref="WeightFileException">The file is not a packed weight file of this class.</exception>
-    internal static void CheckHeader(ReadOnlySpan<byte> header, long available, string source, IReadOnlyList<TensorDescriptor> tensors, int packedLength, long expectedLength, ulong expectedHeaderHash)
+    internal static int CheckHeader(ReadOnlySpan<byte> header, long available, string source, IReadOnlyList<TensorDescriptor> tensors, int packedLength, long expectedLength, ulong expectedHeaderHash)
     {
         if (header.Length < HeaderBytes || !IsPackedWeightFile(header))
         {
@@ -136,16 +216,21 @@ public static class PackedWeightFile
         }
 
         int version = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(8));
-        int headerBytes = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(12));
-        if (version != FormatVersion || headerBytes != HeaderBytes)
+        if (version != FormatVersion)
         {
             throw new WeightFileException($"The {source} is packed weight format {version}; this runtime reads format {FormatVersion}. Rebuild the project with the same version of MobileOne.Generator and MobileOne.Runtime.");
         }
 
         long length = BinaryPrimitives.ReadInt64LittleEndian(header.Slice(16));
-        if (length != packedLength || available != HeaderBytes + (4L * packedLength))
+        if (length != packedLength || available != FileLength(packedLength))
         {
-            throw new WeightFileException($"The {source} holds {length} packed units in {available} bytes; the class needs {packedLength} ({HeaderBytes + (4L * packedLength)} bytes). Rebuild the project.");
+            throw new WeightFileException($"The {source} holds {length} packed units in {available} bytes; the class needs {packedLength} ({FileLength(packedLength)} bytes). Rebuild the project.");
+        }
+
+        int dataOffset = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(12));
+        if (!ValidDataOffset(dataOffset))
+        {
+            throw new WeightFileException($"The {source} has its data at offset {dataOffset}; a packed weight file has it at 64 to 124, a multiple of 4. Rebuild the project.");
         }
 
         if (BinaryPrimitives.ReadInt64LittleEndian(header.Slice(24)) != expectedLength || BinaryPrimitives.ReadUInt64LittleEndian(header.Slice(32)) != expectedHeaderHash)
@@ -157,7 +242,11 @@ public static class PackedWeightFile
         {
             throw new WeightFileException($"The {source} was packed with another layout than the class expects (MobileOne.Generator and MobileOne.Runtime of different versions?). Rebuild the project.");
         }
+
+        return dataOffset;
     }
+
+    private static bool ValidDataOffset(int offset) => offset >= HeaderBytes && offset < HeaderBytes + SlackBytes && offset % 4 == 0;
 
     /// <summary>The packing plan of a safetensors file, derived from its tensor shapes (what the generator derives too).</summary>
     internal static Plan PlanFor(byte[] file, string source)
@@ -255,7 +344,7 @@ public static class PackedWeightFile
         header.Clear();
         Magic.CopyTo(header);
         BinaryPrimitives.WriteInt32LittleEndian(header.Slice(8), FormatVersion);
-        BinaryPrimitives.WriteInt32LittleEndian(header.Slice(12), HeaderBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header.Slice(12), HeaderBytes); // data offset; AlignInPlace may move it
         BinaryPrimitives.WriteInt64LittleEndian(header.Slice(16), packedLength);
         BinaryPrimitives.WriteInt64LittleEndian(header.Slice(24), sourceLength);
         BinaryPrimitives.WriteUInt64LittleEndian(header.Slice(32), headerHash);

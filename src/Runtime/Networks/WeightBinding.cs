@@ -46,22 +46,25 @@ internal static class WeightBinding
         if (stream is UnmanagedMemoryStream memory)
         {
             byte* start = memory.PositionPointer;
-            PackedWeightFile.CheckHeader(new ReadOnlySpan<byte>(start, (int)Math.Min(available, PackedWeightFile.HeaderBytes)), available, source, tensors, packedLength, expectedLength, expectedHeaderHash);
-            float* data = (float*)(start + PackedWeightFile.HeaderBytes);
+            int offset = PackedWeightFile.CheckHeader(new ReadOnlySpan<byte>(start, (int)Math.Min(available, PackedWeightFile.HeaderBytes)), available, source, tensors, packedLength, expectedLength, expectedHeaderHash);
+            float* data = (float*)(start + offset);
+            nuint bytes = (nuint)packedLength * sizeof(float);
+            PageMemory.PopulateRead(data, bytes);
             if ((nuint)data % AlignedFloatBuffer.AlignmentBytes == 0)
             {
                 return new AlignedFloatBuffer(data, packedLength, owner);
             }
 
-            var copy = new AlignedFloatBuffer(packedLength, zeroed: false);
-            Unsafe.CopyBlockUnaligned(copy.Pointer, data, checked((uint)packedLength * sizeof(float)));
-            return copy;
+            (IntPtr copy, object copyOwner) = PageMemory.AllocatePopulated(packedLength);
+            Unsafe.CopyBlockUnaligned((void*)copy, data, checked((uint)bytes));
+            return new AlignedFloatBuffer((float*)copy, packedLength, copyOwner);
         }
 
         Span<byte> header = stackalloc byte[PackedWeightFile.HeaderBytes];
         stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-        PackedWeightFile.CheckHeader(header, available, source, tensors, packedLength, expectedLength, expectedHeaderHash);
+        int dataOffset = PackedWeightFile.CheckHeader(header, available, source, tensors, packedLength, expectedLength, expectedHeaderHash);
         var weights = new AlignedFloatBuffer(packedLength, zeroed: false);
+        stream.ReadExactly(stackalloc byte[dataOffset - PackedWeightFile.HeaderBytes]);
         stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.Span));
         return weights;
     }
