@@ -5,7 +5,8 @@
 // Writes random fused S1 and S4 weights (and S1 quantized to int8) as safetensors into artifacts/cold-start/weights,
 // builds benchmarks/MobileOne.ColdStart.App from source with them as AdditionalFiles (embedded): as a user gets it
 // (the package's task packs them at build time; Load maps the blob), with MobileOnePackWeights=false (the safetensors
-// embedded; Load reads, checks and packs it, as before build-time packing), and published with NativeAOT for this CPU.
+// embedded; Load reads, checks and packs it, as before build-time packing), published with ReadyToRun, and published
+// with NativeAOT for this CPU.
 // Then starts each build --runs times per variant, alternating, one process per start, and prints the medians of what
 // each process measured of itself: time to Main, Load (Default), the first Run (JIT included, no WarmUp), the
 // steady-state Run, anonymous and file-backed resident memory.
@@ -61,6 +62,7 @@ var builds = new (string Name, string Output, string Property)[]
 {
     ("build-time packing", Path.Combine(work, "packed"), "true"),
     ("run-time packing", Path.Combine(work, "unpacked"), "false"),
+    ("build-time packing, ReadyToRun", Path.Combine(work, "r2r"), "r2r"),
     ("build-time packing, NativeAOT", Path.Combine(work, "aot"), "aot"),
 };
 foreach (var b in builds)
@@ -71,6 +73,16 @@ foreach (var b in builds)
         Run("dotnet", repo, "publish", project, "-c", "Release", "-r", RuntimeIdentifier(), "-o", b.Output, "-p:ColdStartAot=true",
             "-p:IlcInstructionSet=native", "-p:ColdStartWeights=" + weights);
         Console.WriteLine("published with NativeAOT (IlcInstructionSet=native)");
+        continue;
+    }
+
+    if (b.Property == "r2r")
+    {
+        // ReadyToRun: the non-vector code (the load path, the generated class) precompiled; crossgen2 leaves the
+        // Vector512 kernels to the JIT.
+        Run("dotnet", repo, "publish", project, "-c", "Release", "-r", RuntimeIdentifier(), "--self-contained", "false", "-o", b.Output,
+            "-p:PublishReadyToRun=true", "-p:ColdStartWeights=" + weights);
+        Console.WriteLine("published with ReadyToRun");
         continue;
     }
 
