@@ -209,7 +209,7 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
             }
             """);
 
-        void Build(string step, string properties, string plain, string renamed, string loose, string resources, bool plainEmbedded, bool renamedEmbedded, bool looseEmbedded, bool packed = true)
+        void Build(string step, string properties, string plain, string renamed, string loose, string resources, bool plainEmbedded, bool renamedEmbedded, bool looseEmbedded, bool packed = true, bool readyToRun = false)
         {
             File.WriteAllText(Path.Combine(app, "Options.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
@@ -230,9 +230,12 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
                   </ItemGroup>
                 </Project>
                 """);
-            var (code, log) = ProcessRunner.Dotnet(app, "build", "-c", "Release");
+            // A ReadyToRun publish writes a new image of the assembly (crossgen2's layout), which the targets align again.
+            var (code, log) = readyToRun
+                ? ProcessRunner.Dotnet(app, "publish", "-c", "Release", "-r", PackedFeedFixture.HostRuntimeIdentifier, "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", Path.Combine(app, "r2r"))
+                : ProcessRunner.Dotnet(app, "build", "-c", "Release");
             Assert.True(code == 0, step + ": " + log);
-            var (runCode, output) = ProcessRunner.Dotnet(app, new[] { "bin/Release/net10.0/Options.dll" }.Concat(args).ToArray());
+            var (runCode, output) = ProcessRunner.Dotnet(app, new[] { readyToRun ? "r2r/Options.dll" : "bin/Release/net10.0/Options.dll" }.Concat(args).ToArray());
             Assert.True(runCode == 0, step + ": " + output);
             string[] lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             void Expect(string expected) => Assert.True(lines.Contains(expected), $"{step}: expected the line \"{expected}\" in\n{output}");
@@ -275,6 +278,10 @@ public class PackageConsumerTests : IClassFixture<PackedFeedFixture>
         //    without the task does too): Default packs them at run time, with the same logits.
         Build("MobileOnePackWeights=false", "<MobileOnePackWeights>false</MobileOnePackWeights>", "", "MobileOneResourceName=\"Custom.Name\"", "MobileOneEmbed=\"false\"",
             "Custom.Name, MobileOne.Weights.plain.safetensors", plainEmbedded: true, renamedEmbedded: true, looseEmbedded: false, packed: false);
+
+        // 5. Published with ReadyToRun: packed, and aligned in the image crossgen2 wrote.
+        Build("ReadyToRun", "", "", "MobileOneResourceName=\"Custom.Name\"", "MobileOneEmbed=\"false\"",
+            "Custom.Name, MobileOne.Weights.plain.safetensors", plainEmbedded: true, renamedEmbedded: true, looseEmbedded: false, readyToRun: true);
     }
 
     /// <summary>
