@@ -14,14 +14,8 @@ namespace MobileOne.Tasks;
 /// <c>Load</c> then uses it without a copy. Manifest resources are only 8-byte aligned and their place is known only
 /// once the assembly is written, hence a step after compiling. Idempotent: an aligned blob is left as it is.
 /// </summary>
-public sealed class AlignMobileOneWeights : ITask
+public sealed class AlignMobileOneWeights : MobileOneTask
 {
-    /// <summary>Gets or sets the build engine (MSBuild sets it).</summary>
-    public IBuildEngine BuildEngine { get; set; } = null!;
-
-    /// <summary>Gets or sets the host object (unused).</summary>
-    public ITaskHost? HostObject { get; set; }
-
     /// <summary>Gets or sets the compiled assembly (obj/), patched in place.</summary>
     [Required]
     public string Assembly { get; set; } = string.Empty;
@@ -31,7 +25,7 @@ public sealed class AlignMobileOneWeights : ITask
     public ITaskItem[] Resources { get; set; } = Array.Empty<ITaskItem>();
 
     /// <inheritdoc/>
-    public bool Execute()
+    public override bool Execute()
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         foreach (ITaskItem item in Resources)
@@ -83,13 +77,11 @@ public sealed class AlignMobileOneWeights : ITask
                 try
                 {
                     bool moved = PackedWeightFile.AlignInPlace(stream, position, rva, length);
-                    BuildEngine.LogMessageEvent(new BuildMessageEventArgs(
-                        $"MobileOne: {name} {(moved ? "aligned" : "already aligned")} to 64 bytes in {Path.GetFileName(Assembly)}.", null, nameof(AlignMobileOneWeights), MessageImportance.Normal));
+                    LogMessage(MessageImportance.Normal, $"MobileOne: {name} {(moved ? "aligned" : "already aligned")} to 64 bytes in {Path.GetFileName(Assembly)}.");
                 }
                 catch (WeightFileException e)
                 {
-                    BuildEngine.LogWarningEvent(new BuildWarningEventArgs(
-                        null, "MOPACK002", Assembly, 0, 0, 0, 0, $"MobileOne: {name} was not aligned ({e.Message}); Load copies it once instead.", null, nameof(AlignMobileOneWeights)));
+                    LogWarning("MOPACK002", Assembly, $"MobileOne: {name} was not aligned ({e.Message}); Load copies it once instead.");
                 }
             }
         }

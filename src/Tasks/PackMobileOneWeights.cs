@@ -12,14 +12,8 @@ namespace MobileOne.Tasks;
 /// is reported as a warning and embedded as it is (the generator reports why it is not a MobileOne; <c>Load</c> packs
 /// an embedded safetensors file at run time as before).
 /// </summary>
-public sealed class PackMobileOneWeights : ITask
+public sealed class PackMobileOneWeights : MobileOneTask
 {
-    /// <summary>Gets or sets the build engine (MSBuild sets it).</summary>
-    public IBuildEngine BuildEngine { get; set; } = null!;
-
-    /// <summary>Gets or sets the host object (unused).</summary>
-    public ITaskHost? HostObject { get; set; }
-
     /// <summary>Gets or sets the weight files; each has <c>PackedPath</c> metadata: where its packed blob goes.</summary>
     [Required]
     public ITaskItem[] Weights { get; set; } = Array.Empty<ITaskItem>();
@@ -29,7 +23,7 @@ public sealed class PackMobileOneWeights : ITask
     public ITaskItem[] Packed { get; private set; } = Array.Empty<ITaskItem>();
 
     /// <inheritdoc/>
-    public bool Execute()
+    public override bool Execute()
     {
         var packed = new System.Collections.Generic.List<ITaskItem>();
         foreach (ITaskItem item in Weights)
@@ -38,7 +32,7 @@ public sealed class PackMobileOneWeights : ITask
             string target = item.GetMetadata("PackedPath");
             if (string.IsNullOrEmpty(target))
             {
-                Log(MessageImportance.High, $"MobileOne: {source} has no PackedPath metadata; it is embedded unpacked.");
+                LogMessage(MessageImportance.High, $"MobileOne: {source} has no PackedPath metadata; it is embedded unpacked.");
                 continue;
             }
 
@@ -47,7 +41,7 @@ public sealed class PackMobileOneWeights : ITask
             {
                 PackedWeightFile.Pack(source, target);
                 packed.Add(item);
-                Log(MessageImportance.Normal, $"MobileOne: packed {Path.GetFileName(source)} into {target} in {watch.ElapsedMilliseconds} ms.");
+                LogMessage(MessageImportance.Normal, $"MobileOne: packed {Path.GetFileName(source)} into {target} in {watch.ElapsedMilliseconds} ms.");
             }
             catch (Exception e) when (e is WeightFileException or IOException or UnauthorizedAccessException or OverflowException or ArgumentException)
             {
@@ -55,17 +49,11 @@ public sealed class PackMobileOneWeights : ITask
                 // MobileOne it can compile; this warning only says why it is not packed at build time. A blob packed from an
                 // earlier version of the file must not be embedded in its place.
                 File.Delete(target);
-                BuildEngine.LogWarningEvent(new BuildWarningEventArgs(
-                    subcategory: null, code: "MOPACK001", file: source, lineNumber: 0, columnNumber: 0, endLineNumber: 0, endColumnNumber: 0,
-                    message: $"MobileOne: {Path.GetFileName(source)} is not packed at build time ({e.Message}); it is embedded as it is and packed by Load at run time.",
-                    helpKeyword: null, senderName: nameof(PackMobileOneWeights)));
+                LogWarning("MOPACK001", source, $"MobileOne: {Path.GetFileName(source)} is not packed at build time ({e.Message}); it is embedded as it is and packed by Load at run time.");
             }
         }
 
         Packed = packed.ToArray();
         return true;
     }
-
-    private void Log(MessageImportance importance, string message) =>
-        BuildEngine.LogMessageEvent(new BuildMessageEventArgs(message, helpKeyword: null, senderName: nameof(PackMobileOneWeights), importance));
 }

@@ -87,12 +87,8 @@ public class PackedWeightsTests
     [InlineData("magic", "but the class was generated from a file of")]
     public void ADamagedBlobIsRefusedWithItsReason(string damage, string expected)
     {
-        NetworkCase c = NetworkCase.Get("gray");
         using var models = new TempModels();
-        string path = models.PathOf("gray.safetensors");
-        SafetensorsWriter.Write(path, c.Weights, c.Architecture, TensorNaming.Apple, "F32", ArchitectureJson.Metadata(c.Architecture));
-        PackedWeightFile.Pack(path, path + ".packed");
-        byte[] blob = File.ReadAllBytes(path + ".packed");
+        (string path, byte[] blob) = WriteAndPack(models, "gray");
         switch (damage)
         {
             case "truncated":
@@ -125,13 +121,9 @@ public class PackedWeightsTests
     [InlineData(60, true)]
     public unsafe void AnAlignedBlobIsUsedWhereItLiesAndAMisalignedOneCopiedOnce(int misalignment, bool alignedByTheBuild)
     {
-        NetworkCase c = NetworkCase.Get("odd");
         using var models = new TempModels();
-        string path = models.PathOf("odd_net.safetensors");
-        SafetensorsWriter.Write(path, c.Weights, c.Architecture, TensorNaming.Apple, "F32", ArchitectureJson.Metadata(c.Architecture));
-        PackedWeightFile.Pack(path, path + ".packed");
-        byte[] blob = File.ReadAllBytes(path + ".packed");
-        PackedWeightFile.Plan plan = PackedWeightFile.PlanFor(File.ReadAllBytes(path), "odd_net.safetensors");
+        (string path, byte[] blob) = WriteAndPack(models, "odd");
+        PackedWeightFile.Plan plan = PackedWeightFile.PlanFor(File.ReadAllBytes(path), Path.GetFileName(path));
         byte[] data = blob.AsSpan(PackedWeightFile.HeaderBytes, 4 * plan.PackedLength).ToArray();
         Assert.Equal(PackedWeightFile.FileLength(plan.PackedLength), blob.Length);
         if (alignedByTheBuild)
@@ -187,6 +179,16 @@ public class PackedWeightsTests
         var e = Assert.Throws<WeightFileException>(() => PackedWeightFile.Pack(path, path + ".packed"));
         Assert.Contains("broken.safetensors", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(path + ".packed"));
+    }
+
+    /// <summary>Writes the weights of a <see cref="NetworkCase"/> (F32, Apple's names) and packs them as the build does.</summary>
+    private static (string Path, byte[] Blob) WriteAndPack(TempModels models, string caseName)
+    {
+        NetworkCase c = NetworkCase.Get(caseName);
+        string path = models.PathOf(caseName + ".safetensors");
+        SafetensorsWriter.Write(path, c.Weights, c.Architecture, TensorNaming.Apple, "F32", ArchitectureJson.Metadata(c.Architecture));
+        PackedWeightFile.Pack(path, path + ".packed");
+        return (path, File.ReadAllBytes(path + ".packed"));
     }
 
     /// <summary>Generates the class of <paramref name="path"/>, embeds <paramref name="blob"/> as its weights and returns what Default throws.</summary>
