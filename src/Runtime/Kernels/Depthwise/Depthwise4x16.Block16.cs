@@ -3,9 +3,12 @@ using System.Runtime.CompilerServices;
 namespace MobileOne.Runtime;
 
 /// <summary>
-/// The interior tile of <see cref="DepthwiseConv3x3"/>: 4 adjacent output pixels x 16 channels per step at stride 1, so
-/// each loaded input vector serves up to three outputs (18 loads for 36 FMAs instead of 36); the 1-3 pixels left over,
-/// and every pixel at stride 2, take 1 pixel x 16 channels.
+/// The interior tile of <see cref="DepthwiseConv3x3"/>: 4 adjacent output pixels x 16 channels per step, so each loaded
+/// input vector serves up to three outputs at stride 1 (18 loads for 36 FMAs instead of 36) and up to two at stride 2
+/// (27 loads: the 9 input columns of each kernel row); the 1-3 pixels left over take 1 pixel x 16 channels. Stride 1
+/// sweeps each channel block along the row with its nine weights in registers; stride 2 takes every block of a group of
+/// four pixels before the next group (<see cref="Stride2Groups"/>), so its input, the largest activation of a stage, is
+/// read in address order.
 /// </summary>
 internal static unsafe class Depthwise4x16Block16
 {
@@ -31,6 +34,15 @@ internal static unsafe class Depthwise4x16Block16
         float* weights, float* bias, bool relu)
         where T : struct, IBlock16<T>
     {
+        int done = 0;
+        if (stride == 2)
+        {
+            done = Stride2Groups<T>(inStart, outStart, count, cp, blocks, rowStride, weights, bias, relu);
+            inStart += (nint)done * step;
+            outStart += (nint)done * cp;
+            count -= done;
+        }
+
         for (int b = 0; b < blocks; b++)
         {
             float* wb = weights + (b * 16);
@@ -72,7 +84,6 @@ internal static unsafe class Depthwise4x16Block16
                     o += 4 * cp;
                 }
             }
-
             for (; i < count; i++)
             {
                 float* q = p + rowStride;
@@ -97,6 +108,76 @@ internal static unsafe class Depthwise4x16Block16
                 o += cp;
             }
         }
+    }
+
+    /// <summary>
+    /// Stride 2: groups of four output pixels, every channel block of a group before the next group, so the input is read
+    /// in address order (three rows at once) rather than one 64-byte column per pixel per block pass; the weights are
+    /// reloaded per block (from L1). Returns the pixels done (a multiple of 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Stride2Groups<T>(float* inStart, float* outStart, int count, int cp, int blocks, nint rowStride, float* weights, float* bias, bool relu)
+        where T : struct, IBlock16<T>
+    {
+        int groups = count / 4;
+        for (int g = 0; g < groups; g++)
+        {
+            float* p = inStart + ((nint)g * 8 * cp);
+            float* o = outStart + ((nint)g * 4 * cp);
+            for (int b = 0; b < blocks; b++)
+            {
+                float* wb = weights + (b * 16);
+                T bv = T.Load(bias + (b * 16));
+                T a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+                Row4Stride2<T>(p, cp, T.Load(wb), T.Load(wb + cp), T.Load(wb + (2 * cp)), ref a0, ref a1, ref a2, ref a3);
+                Row4Stride2<T>(p + rowStride, cp, T.Load(wb + (3 * cp)), T.Load(wb + (4 * cp)), T.Load(wb + (5 * cp)), ref a0, ref a1, ref a2, ref a3);
+                Row4Stride2<T>(p + (2 * rowStride), cp, T.Load(wb + (6 * cp)), T.Load(wb + (7 * cp)), T.Load(wb + (8 * cp)), ref a0, ref a1, ref a2, ref a3);
+                if (relu)
+                {
+                    a0 = T.ReluMax(a0);
+                    a1 = T.ReluMax(a1);
+                    a2 = T.ReluMax(a2);
+                    a3 = T.ReluMax(a3);
+                }
+
+                T.Store(o, a0);
+                T.Store(o + cp, a1);
+                T.Store(o + (2 * cp), a2);
+                T.Store(o + (3 * cp), a3);
+                p += 16;
+                o += 16;
+            }
+        }
+
+        return groups * 4;
+    }
+
+    /// <summary>One kernel row of four adjacent stride-2 outputs: nine input vectors, twelve FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row4Stride2<T>(float* p, int cp, T k0, T k1, T k2, ref T a0, ref T a1, ref T a2, ref T a3)
+        where T : struct, IBlock16<T>
+    {
+        T x0 = T.Load(p);
+        T x1 = T.Load(p + cp);
+        T x2 = T.Load(p + (2 * cp));
+        a0 = T.MultiplyAdd(x0, k0, a0);
+        a0 = T.MultiplyAdd(x1, k1, a0);
+        a0 = T.MultiplyAdd(x2, k2, a0);
+        a1 = T.MultiplyAdd(x2, k0, a1);
+        T x3 = T.Load(p + (3 * cp));
+        T x4 = T.Load(p + (4 * cp));
+        a1 = T.MultiplyAdd(x3, k1, a1);
+        a1 = T.MultiplyAdd(x4, k2, a1);
+        a2 = T.MultiplyAdd(x4, k0, a2);
+        T x5 = T.Load(p + (5 * cp));
+        T x6 = T.Load(p + (6 * cp));
+        a2 = T.MultiplyAdd(x5, k1, a2);
+        a2 = T.MultiplyAdd(x6, k2, a2);
+        a3 = T.MultiplyAdd(x6, k0, a3);
+        T x7 = T.Load(p + (7 * cp));
+        T x8 = T.Load(p + (8 * cp));
+        a3 = T.MultiplyAdd(x7, k1, a3);
+        a3 = T.MultiplyAdd(x8, k2, a3);
     }
 
     /// <summary>One kernel row of four adjacent stride-1 outputs: six input vectors, twelve FMAs.</summary>
