@@ -117,31 +117,38 @@ internal static unsafe class Depthwise4x16Block16
     /// group (the weights reloaded per block, from L1), so the input is read in address order: swept block by block, a
     /// 512-channel layer's loads are 2 KB apart and fall into two L1 sets (measured on the Xeon, kernel alone, against
     /// block by block: 56x56x96 106 -> 85-88 us, 28x28x192 40 -> 30-33 us, 14x14x512 28 -> 26-27 us).
-    /// Each output is summed in the same order as by <see cref="Row{T}"/>. The 1-3 pixels left over in each row go to
-    /// <see cref="Row{T}"/>.
+    /// The input rows are passed one by one, so a row above or below the image is a row of zeros
+    /// (<see cref="DepthwiseZeroRow"/>) and the top and bottom output rows take this path too: the zero taps add +0, so
+    /// every output is summed in the same order, with the same result, as by <see cref="Row{T}"/> and
+    /// <see cref="DepthwiseBorderBlock16"/>.
     /// </summary>
-    /// <param name="inStart">Tap (0, 0) of the first pixel of the upper row.</param>
+    /// <param name="r0">Input row <c>oy - 1</c> at column <c>x0 - 1</c> (tap (0, 0) of the first pixel), or zeros.</param>
+    /// <param name="r1">Input row <c>oy</c>, same column.</param>
+    /// <param name="r2">Input row <c>oy + 1</c>, same column, or zeros.</param>
+    /// <param name="r3">Input row <c>oy + 2</c>, same column, or zeros; ignored when <paramref name="rows"/> is 1.</param>
+    /// <param name="rows">Output rows: 2, or 1 (the upper row only).</param>
     /// <param name="outStart">The first output pixel of the upper row; the lower row starts <paramref name="outRowStride"/> later.</param>
     /// <param name="outRowStride">Floats per output row.</param>
     /// <param name="count">Interior pixels per row.</param>
     /// <param name="cp">Channels padded (the pixel stride of input and output).</param>
     /// <param name="blocks">Blocks of 16 channels (<c>cp / 16</c>).</param>
-    /// <param name="rowStride">Floats per input row.</param>
     /// <param name="weights">Packed weight <c>[9][CP]</c>.</param>
     /// <param name="bias">Packed bias <c>[CP]</c>.</param>
     /// <param name="relu">Whether to apply ReLU after the bias.</param>
     /// <typeparam name="T">The level's 16-float block.</typeparam>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static void TwoRows<T>(
-        float* inStart, float* outStart, nint outRowStride, int count, int cp, int blocks, nint rowStride,
+        float* r0, float* r1, float* r2, float* r3, int rows, float* outStart, nint outRowStride, int count, int cp, int blocks,
         float* weights, float* bias, bool relu)
         where T : struct, IBlock16<T>
     {
         int groups = count / 4;
+        nint step = 4 * (nint)cp;
         for (int g = 0; g < groups; g++)
         {
-            float* p = inStart + ((nint)g * 4 * cp);
-            float* o = outStart + ((nint)g * 4 * cp);
+            nint at = g * step;
+            float* p0 = r0 + at, p1 = r1 + at, p2 = r2 + at, p3 = r3 + at;
+            float* o = outStart + at;
             for (int b = 0; b < blocks; b++)
             {
                 float* wb = weights + (b * 16);
@@ -150,49 +157,86 @@ internal static unsafe class Depthwise4x16Block16
                 T w2 = T.Load(wb + (2 * cp));
                 T bv = T.Load(bias + (b * 16));
                 T a0 = bv, a1 = bv, a2 = bv, a3 = bv;
-                T c0 = bv, c1 = bv, c2 = bv, c3 = bv;
-                Row4<T>(p, cp, w0, w1, w2, ref a0, ref a1, ref a2, ref a3);
+                Row4<T>(p0, cp, w0, w1, w2, ref a0, ref a1, ref a2, ref a3);
                 T w3 = T.Load(wb + (3 * cp));
                 T w4 = T.Load(wb + (4 * cp));
                 T w5 = T.Load(wb + (5 * cp));
-                Row4Twice<T>(p + rowStride, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3, w0, w1, w2, ref c0, ref c1, ref c2, ref c3);
                 T w6 = T.Load(wb + (6 * cp));
                 T w7 = T.Load(wb + (7 * cp));
                 T w8 = T.Load(wb + (8 * cp));
-                Row4Twice<T>(p + (2 * rowStride), cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3, w3, w4, w5, ref c0, ref c1, ref c2, ref c3);
-                Row4<T>(p + (3 * rowStride), cp, w6, w7, w8, ref c0, ref c1, ref c2, ref c3);
-                if (relu)
+                if (rows == 2)
                 {
-                    a0 = T.ReluMax(a0);
-                    a1 = T.ReluMax(a1);
-                    a2 = T.ReluMax(a2);
-                    a3 = T.ReluMax(a3);
-                    c0 = T.ReluMax(c0);
-                    c1 = T.ReluMax(c1);
-                    c2 = T.ReluMax(c2);
-                    c3 = T.ReluMax(c3);
+                    T c0 = bv, c1 = bv, c2 = bv, c3 = bv;
+                    Row4Twice<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3, w0, w1, w2, ref c0, ref c1, ref c2, ref c3);
+                    Row4Twice<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3, w3, w4, w5, ref c0, ref c1, ref c2, ref c3);
+                    Row4<T>(p3, cp, w6, w7, w8, ref c0, ref c1, ref c2, ref c3);
+                    Store4<T>(o + outRowStride, cp, c0, c1, c2, c3, relu);
+                }
+                else
+                {
+                    Row4<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3);
+                    Row4<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3);
                 }
 
-                T.Store(o, a0);
-                T.Store(o + cp, a1);
-                T.Store(o + (2 * cp), a2);
-                T.Store(o + (3 * cp), a3);
-                T.Store(o + outRowStride, c0);
-                T.Store(o + outRowStride + cp, c1);
-                T.Store(o + outRowStride + (2 * cp), c2);
-                T.Store(o + outRowStride + (3 * cp), c3);
-                p += 16;
+                Store4<T>(o, cp, a0, a1, a2, a3, relu);
+                p0 += 16;
+                p1 += 16;
+                p2 += 16;
+                p3 += 16;
                 o += 16;
             }
         }
 
-        int done = groups * 4;
-        if (done < count)
+        // The 1-3 pixels left over in each row, one at a time.
+        for (int x = groups * 4; x < count; x++)
         {
-            nint skip = (nint)done * cp;
-            Row<T>(inStart + skip, outStart + skip, count - done, cp, blocks, rowStride, cp, 1, weights, bias, relu);
-            Row<T>(inStart + rowStride + skip, outStart + outRowStride + skip, count - done, cp, blocks, rowStride, cp, 1, weights, bias, relu);
+            nint at = (nint)x * cp;
+            for (int r = 0; r < rows; r++)
+            {
+                float* q0 = (r == 0 ? r0 : r1) + at;
+                float* q1 = (r == 0 ? r1 : r2) + at;
+                float* q2 = (r == 0 ? r2 : r3) + at;
+                float* o = outStart + (r * outRowStride) + at;
+                for (int b = 0; b < blocks; b++)
+                {
+                    float* wb = weights + (b * 16);
+                    T a = T.Load(bias + (b * 16));
+                    a = T.MultiplyAdd(T.Load(q0), T.Load(wb), a);
+                    a = T.MultiplyAdd(T.Load(q0 + cp), T.Load(wb + cp), a);
+                    a = T.MultiplyAdd(T.Load(q0 + (2 * cp)), T.Load(wb + (2 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q1), T.Load(wb + (3 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q1 + cp), T.Load(wb + (4 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q1 + (2 * cp)), T.Load(wb + (5 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q2), T.Load(wb + (6 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q2 + cp), T.Load(wb + (7 * cp)), a);
+                    a = T.MultiplyAdd(T.Load(q2 + (2 * cp)), T.Load(wb + (8 * cp)), a);
+                    T.Store(o, relu ? T.ReluMax(a) : a);
+                    q0 += 16;
+                    q1 += 16;
+                    q2 += 16;
+                    o += 16;
+                }
+            }
         }
+    }
+
+    /// <summary>Stores four adjacent output pixels, ReLU optional.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4<T>(float* o, int cp, T a0, T a1, T a2, T a3, bool relu)
+        where T : struct, IBlock16<T>
+    {
+        if (relu)
+        {
+            a0 = T.ReluMax(a0);
+            a1 = T.ReluMax(a1);
+            a2 = T.ReluMax(a2);
+            a3 = T.ReluMax(a3);
+        }
+
+        T.Store(o, a0);
+        T.Store(o + cp, a1);
+        T.Store(o + (2 * cp), a2);
+        T.Store(o + (3 * cp), a3);
     }
 
     /// <summary>One input row of four adjacent stride-1 outputs in two output rows: six input vectors, 24 FMAs.</summary>
