@@ -50,7 +50,13 @@ internal static unsafe class PointwiseAvx512
         where T : struct, IRowCount
     {
         nint panel = (nint)cin * 16;
-        int chunks = Math.Max(1, (int)(((long)pixels * cinP) / Math.Max(PointwiseConv.CacheChunkFloats, cinP * T.Count)));
+        // One chunk when the weights cannot stay in L2 between chunks (more than half of it) but the whole input can
+        // (at most half): each chunk would stream the weights from L3 again. Otherwise chunks of CacheChunkFloats.
+        long inputFloats = (long)pixels * cinP;
+        long l2Floats = CpuCaches.Current.L2Bytes / sizeof(float);
+        int chunks = 2L * cin * blocks * 16 > l2Floats && 2 * inputFloats <= l2Floats
+            ? 1
+            : Math.Max(1, (int)(inputFloats / Math.Max(PointwiseConv.CacheChunkFloats, cinP * T.Count)));
         int chunk = (pixels + chunks - 1) / chunks;
         for (int p0 = 0; p0 < pixels; p0 += chunk)
         {
