@@ -34,6 +34,7 @@ public sealed unsafe class PointwiseConvTests
         new object[] { 1, 14, 128, 64, false },  // one full 14-pixel tile, two panel pairs (the second prefetched)
         new object[] { 3, 9, 200, 160, true },   // 27 = 14+13, five panel pairs
         new object[] { 40, 40, 144, 32, true },  // 1600 pixels x 144 channels: several balanced L2 chunks of deep tiles
+        new object[] { 14, 14, 576, 512, false }, // weights over half a 2 MB L2, input under: one chunk where it would be two
     });
 
     [SimdTheory]
