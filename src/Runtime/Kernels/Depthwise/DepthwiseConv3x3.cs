@@ -82,17 +82,14 @@ public static unsafe class DepthwiseConv3x3
         long start = KernelProfiler.Start();
         var ctx = new Context { Input = input, InHeight = inHeight, InWidth = inWidth, ChannelsPadded = channelsPadded, Weights = weights, Bias = bias, Output = output, OutHeight = outHeight, OutWidth = outWidth, Stride = stride, Relu = relu, Rows = Simd.Kernels.DepthwiseRows };
         long macs = (long)outHeight * outWidth * channelsPadded * 9;
-        // Stride 1 splits pairs of rows: at Vector512 the kernel computes two output rows per step (TwoRows), and a part
-        // of one row would take the single-row path.
-        int grain = stride == 1 ? 2 : 1;
-        Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : (outHeight + grain - 1) / grain);
+        Parallelism.For(&Part, &ctx, macs < 300_000 ? 1 : outHeight);
         KernelProfiler.Stop(start, stride == 1 ? "depthwise s1" : "depthwise s2", macs);
     }
 
     private static void Part(void* context, int part, int parts)
     {
         var c = (Context*)context;
-        Parallelism.Range(c->OutHeight, c->Stride == 1 ? 2 : 1, part, parts, out int oy0, out int oy1);
+        Parallelism.Range(c->OutHeight, 1, part, parts, out int oy0, out int oy1);
         c->Rows(c->Input, c->InHeight, c->InWidth, c->ChannelsPadded, c->Weights, c->Bias, c->Output, c->OutHeight, c->OutWidth, c->Stride, c->Relu, oy0, oy1);
     }
 
