@@ -13,6 +13,14 @@ namespace MobileOne.Runtime;
 internal static unsafe class Depthwise4x16Block16
 {
     /// <summary>
+    /// Channel blocks per strip of <see cref="TwoRows{T}"/> for layers of more than twice as many blocks: a row pair is
+    /// swept once per strip of at most this many blocks, so that a group's input (4 rows x 6 pixels x the strip) and the
+    /// strip's weights stay in L1 (kernel alone on the Xeon: 14x14x512 23-26 -> 22 us, 28x28x448 138-142 -> 132-136 us,
+    /// 14x14x896 50-53 -> 48 us; 56x56x192 in two strips was slower, 207-213 -> 225-237 us, hence only above 16 blocks).
+    /// </summary>
+    private const int StripBlocks = 8;
+
+    /// <summary>
     /// The interior columns of one output row, every channel block: <paramref name="count"/> pixels whose nine taps all
     /// lie inside the input, bias and optional ReLU fused.
     /// </summary>
@@ -144,46 +152,51 @@ internal static unsafe class Depthwise4x16Block16
     {
         int groups = count / 4;
         nint step = 4 * (nint)cp;
-        for (int g = 0; g < groups; g++)
+        int strips = blocks > 2 * StripBlocks ? (blocks + StripBlocks - 1) / StripBlocks : 1;
+        for (int s = 0; s < strips; s++)
         {
-            nint at = g * step;
-            float* p0 = r0 + at, p1 = r1 + at, p2 = r2 + at, p3 = r3 + at;
-            float* o = outStart + at;
-            for (int b = 0; b < blocks; b++)
+            for (int g = 0; g < groups; g++)
             {
-                float* wb = weights + (b * 16);
-                T w0 = T.Load(wb);
-                T w1 = T.Load(wb + cp);
-                T w2 = T.Load(wb + (2 * cp));
-                T bv = T.Load(bias + (b * 16));
-                T a0 = bv, a1 = bv, a2 = bv, a3 = bv;
-                Row4<T>(p0, cp, w0, w1, w2, ref a0, ref a1, ref a2, ref a3);
-                T w3 = T.Load(wb + (3 * cp));
-                T w4 = T.Load(wb + (4 * cp));
-                T w5 = T.Load(wb + (5 * cp));
-                T w6 = T.Load(wb + (6 * cp));
-                T w7 = T.Load(wb + (7 * cp));
-                T w8 = T.Load(wb + (8 * cp));
-                if (rows == 2)
+                int bBegin = blocks * s / strips, bEnd = blocks * (s + 1) / strips;
+                nint at = (g * step) + (bBegin * 16);
+                float* p0 = r0 + at, p1 = r1 + at, p2 = r2 + at, p3 = r3 + at;
+                float* o = outStart + at;
+                for (int b = bBegin; b < bEnd; b++)
                 {
-                    T c0 = bv, c1 = bv, c2 = bv, c3 = bv;
-                    Row4Twice<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3, w0, w1, w2, ref c0, ref c1, ref c2, ref c3);
-                    Row4Twice<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3, w3, w4, w5, ref c0, ref c1, ref c2, ref c3);
-                    Row4<T>(p3, cp, w6, w7, w8, ref c0, ref c1, ref c2, ref c3);
-                    Store4<T>(o + outRowStride, cp, c0, c1, c2, c3, relu);
-                }
-                else
-                {
-                    Row4<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3);
-                    Row4<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3);
-                }
+                    float* wb = weights + (b * 16);
+                    T w0 = T.Load(wb);
+                    T w1 = T.Load(wb + cp);
+                    T w2 = T.Load(wb + (2 * cp));
+                    T bv = T.Load(bias + (b * 16));
+                    T a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+                    Row4<T>(p0, cp, w0, w1, w2, ref a0, ref a1, ref a2, ref a3);
+                    T w3 = T.Load(wb + (3 * cp));
+                    T w4 = T.Load(wb + (4 * cp));
+                    T w5 = T.Load(wb + (5 * cp));
+                    T w6 = T.Load(wb + (6 * cp));
+                    T w7 = T.Load(wb + (7 * cp));
+                    T w8 = T.Load(wb + (8 * cp));
+                    if (rows == 2)
+                    {
+                        T c0 = bv, c1 = bv, c2 = bv, c3 = bv;
+                        Row4Twice<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3, w0, w1, w2, ref c0, ref c1, ref c2, ref c3);
+                        Row4Twice<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3, w3, w4, w5, ref c0, ref c1, ref c2, ref c3);
+                        Row4<T>(p3, cp, w6, w7, w8, ref c0, ref c1, ref c2, ref c3);
+                        Store4<T>(o + outRowStride, cp, c0, c1, c2, c3, relu);
+                    }
+                    else
+                    {
+                        Row4<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3);
+                        Row4<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3);
+                    }
 
-                Store4<T>(o, cp, a0, a1, a2, a3, relu);
-                p0 += 16;
-                p1 += 16;
-                p2 += 16;
-                p3 += 16;
-                o += 16;
+                    Store4<T>(o, cp, a0, a1, a2, a3, relu);
+                    p0 += 16;
+                    p1 += 16;
+                    p2 += 16;
+                    p3 += 16;
+                    o += 16;
+                }
             }
         }
 
