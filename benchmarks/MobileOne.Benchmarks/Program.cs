@@ -1,11 +1,12 @@
 // Same-run benchmark of the generated MobileOne classes against ONNX Runtime (issue 3).
 //
 //   dotnet run --project benchmarks/MobileOne.Benchmarks -c Release -- [--variants s0,s1,s2,s3,s4] [--threads 1,2]
-//        [--iterations 40] [--warmup 8] [--gap-ms 5] [--ort-no-spin] [--seed 1] [--simd vector512|vector256|vector128|scalar] [--profile] [--no-int8]
+//        [--iterations 40] [--warmup 8] [--gap-ms 5] [--ort-no-spin] [--seed 1] [--simd vector512|vector256|vector128|scalar] [--profile] [--no-int8] [--kernels]
 //
 // Per variant and thread count: the same random fused weights are bound to our class (Load(Stream) of a safetensors
 // written in memory) and to ONNX Runtime (the test suite's ONNX graph writer, ORT_ENABLE_ALL); after a warm-up the
-// two run alternately (A B A B ...). --profile instead times each kernel kind of our forward pass.
+// two run alternately (A B A B ...). --profile instead times each kernel kind of our forward pass; --kernels times the
+// kernels alone on S1's shapes (KernelBench).
 // INT8 (docs/quantization.md; --no-int8 skips it): the same weights quantized (ranges from the double reference on one
 // random image: the speed does not depend on the scales) are bound to our int8 class and, as the QDQ graph, to ONNX
 // Runtime; four engines then alternate, and a second table gives int8 against our FP32 and against ORT's int8.
@@ -30,6 +31,7 @@ if (options.Simd is { } level)
 }
 
 Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}; kernels: {Simd.Level}; ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}");
+Console.WriteLine($"{CpuId()}; {Simd.Blocking}");
 int maxThreads = options.Threads.Max();
 var peaks = new Dictionary<int, (double P512, double P256)>();
 foreach (int t in options.Threads.Distinct())
@@ -39,6 +41,12 @@ foreach (int t in options.Threads.Distinct())
 }
 
 Console.WriteLine();
+if (args.Contains("--kernels"))
+{
+    KernelBench.Run(peaks[options.Threads[0]].P512);
+    return 0;
+}
+
 var rows = new List<string>();
 var int8Rows = new List<string>();
 foreach (string variant in options.Variants)
@@ -243,6 +251,29 @@ static double Pct(double[] sorted, double p)
     int lo = (int)Math.Floor(idx);
     int hi = Math.Min(lo + 1, sorted.Length - 1);
     return sorted[lo] + ((sorted[hi] - sorted[lo]) * (idx - lo));
+}
+
+// Family/model/stepping from CPUID leaf 1 (the model name of a virtual machine is often generic).
+static string CpuId()
+{
+    if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported)
+    {
+        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    int eax = System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Eax;
+    int family = (eax >> 8) & 0xF, model = (eax >> 4) & 0xF;
+    if (family == 0xF)
+    {
+        family += (eax >> 20) & 0xFF;
+    }
+
+    if (family is 0x6 or >= 0xF)
+    {
+        model |= ((eax >> 16) & 0xF) << 4;
+    }
+
+    return $"{CpuCaches.Current.Vendor} family {family} model {model} stepping {eax & 0xF}";
 }
 
 static string CpuModel()

@@ -63,6 +63,14 @@ public static class Simd
         }
     }
 
+    /// <summary>
+    /// Gets a one-line description of the detected caches (<see cref="CpuCaches.Current"/>) and the cache blocking the
+    /// kernels chose from them, for benchmarks and logs.
+    /// </summary>
+    public static string Blocking => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"caches: {CpuCaches.Current}; pointwise: pixel chunks of {PointwiseConv.CacheChunkFloats * sizeof(float) / 1024} KB of input, Vector512 tiles of up to 14 pixels x 32 channels (8 pixels when cin < {PointwiseAvx512.DeepTileMinChannels}), next panel pair prefetched into L2, one chunk when the weights exceed half the L2 and the input fits in half");
+
     /// <summary>Gets the micro-kernels of <see cref="Level"/> (see <see cref="KernelTable"/>).</summary>
     internal static KernelTable Kernels => s_kernels;
 

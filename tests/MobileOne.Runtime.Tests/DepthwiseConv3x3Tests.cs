@@ -25,6 +25,10 @@ public sealed unsafe class DepthwiseConv3x3Tests
         new object[] { 16, 4, 4, 2, true },
         new object[] { 48, 14, 14, 1, true },
         new object[] { 70, 2, 2, 1, false },
+        new object[] { 64, 22, 21, 2, true },   // stride 2, groups of four interior pixels (9 and 10 per row: two groups and 1-2 left), four blocks
+        new object[] { 40, 18, 19, 2, false },  // stride 2, three blocks, 8-9 interior pixels per row
+        new object[] { 96, 9, 12, 1, true },    // stride 1 at Vector512: interior rows in pairs (3 pairs + 1), 2 groups of four + 2 per row
+        new object[] { 280, 5, 11, 1, false },  // 18 blocks: the two-row path in three strips of six blocks
     });
 
     [SimdTheory]

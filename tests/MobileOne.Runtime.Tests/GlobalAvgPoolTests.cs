@@ -19,6 +19,7 @@ public sealed unsafe class GlobalAvgPoolTests
         new object[] { 1, 5, 70 },
         new object[] { 56, 56, 16 },
         new object[] { 2, 3, 70 },
+        new object[] { 5, 3, 140 },  // Vector512: two groups of four blocks and one block left, 15 pixels (3 x 4 + 3)
     });
 
     [SimdTheory]

@@ -30,6 +30,11 @@ public sealed unsafe class PointwiseConvTests
         new object[] { 1, 14, 9, 16, true },     // 8 + 6, one 16-wide block
         new object[] { 40, 50, 8, 40, false },   // 2000 pixels: several Vector512 chunks
         new object[] { 7, 7, 520, 96, true },    // weights outweigh activations: threads split output channels
+        new object[] { 7, 7, 130, 80, true },    // Vector512 deep tiles (cin >= 128): 49 = 13+12+12+12, 32+32+16 channels, no next pair to prefetch
+        new object[] { 1, 14, 128, 64, false },  // one full 14-pixel tile, two panel pairs (the second prefetched)
+        new object[] { 3, 9, 200, 160, true },   // 27 = 14+13, five panel pairs
+        new object[] { 40, 40, 144, 32, true },  // 1600 pixels x 144 channels: several balanced L2 chunks of deep tiles
+        new object[] { 14, 14, 576, 512, false }, // weights over half a 2 MB L2, input under: one chunk where it would be two
     });
 
     [SimdTheory]

@@ -22,6 +22,8 @@ public sealed unsafe class StemConv3x3Tests
         new object[] { 3, 48, 20, 23, 1, false },
         new object[] { 3, 64, 32, 30, 2, true },
         new object[] { 4, 70, 3, 17, 2, false },
+        new object[] { 3, 80, 9, 40, 2, true },   // five blocks at Vector512: one pair of blocks and the last three in 8x48 tiles
+        new object[] { 3, 112, 6, 20, 1, false }, // seven blocks: two pairs and 8x48, columns left over on the 4-pixel tiles
     });
 
     [SimdTheory]

@@ -10,8 +10,10 @@
 // The ISA is chosen once per Simd.Level change (KernelTable), not per call.
 //
 //   Depthwise.Block16.cs        driver: output rows [oyBegin, oyEnd), border pixels vs interior runs
-//   Depthwise4x16.Block16.cs    interior of one output row: 4 pixels x 16 channels per step at stride 1 (each input
-//                               vector serves up to three outputs), 1 x 16 for the rest and at stride 2
+//   Depthwise4x16.Block16.cs    interior runs: 4 pixels x 16 channels per step (each input vector serves up to three
+//                               outputs at stride 1, two at stride 2), 1 x 16 for the rest; at Vector512 and stride 1
+//                               two output rows per step (TwoRows), the top and bottom rows included
+//   DepthwiseZeroRow.cs         the shared read-only row of zeros TwoRows reads above and below the image
 //   DepthwiseBorder.Block16.cs  1 border pixel x all channels, taps outside the input skipped (zero padding)
 using System;
 

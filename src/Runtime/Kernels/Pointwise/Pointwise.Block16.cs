@@ -20,7 +20,7 @@ internal static unsafe class PointwiseBlock16
         where T : struct, IBlock16<T>
     {
         nint panel = (nint)cin * 16;
-        int chunk = Math.Max(4, (PointwiseConv.ChunkFloats / cinP) & ~3);
+        int chunk = Math.Max(4, (PointwiseConv.CacheChunkFloats / cinP) & ~3);
         for (int p0 = 0; p0 < pixels; p0 += chunk)
         {
             int rows = Math.Min(chunk, pixels - p0);

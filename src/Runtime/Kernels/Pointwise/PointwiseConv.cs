@@ -8,8 +8,9 @@
 //          over IBlock16<T>, one JIT instantiation per SimdLevel).
 // The ISA is chosen once per Simd.Level change (KernelTable), not per call.
 //
-//   Pointwise.Avx512.cs   Vector512 driver: L2-sized pixel chunks, 32-channel panels over 8-pixel tiles, row tails
-//   Gemm8x32.Avx512.cs    up to 8 pixels (IRowCount) x 32 output channels, 16 zmm accumulators
+//   Pointwise.Avx512.cs   Vector512 driver: L2-sized pixel chunks (CacheChunkFloats), 32-channel panel pairs over balanced
+//                         tiles of up to 14 pixels (8 when cin < 128), the next panel pair prefetched into L2
+//   Gemm14x32.Avx512.cs   up to 14 pixels (IRowCount) x 32 output channels, 28 zmm accumulators
 //   Gemm8x16.Avx512.cs    up to 8 pixels x 16 output channels (an odd last block)
 //   Pointwise.Block16.cs  Vector256/Vector128/Scalar driver over the tiles below
 //   Gemm4x32.Block16.cs   4 pixels x 32 output channels, 8 accumulators
@@ -22,8 +23,8 @@ namespace MobileOne.Runtime;
 
 /// <summary>
 /// Pointwise (1x1) convolution on NHWC-16 activations: the GEMM <c>[pixels x Cin] * [Cin x CoutP]</c> over packed
-/// weights <c>[CoutP/16][Cin][16]</c>, with register-blocked micro-kernels (Vector512: 8 pixels x 32 output channels,
-/// <see cref="Gemm8x32Avx512"/>; the other levels: 4 pixels x 32 output channels, <see cref="Gemm4x32Block16"/>),
+/// weights <c>[CoutP/16][Cin][16]</c>, with register-blocked micro-kernels (Vector512: up to 14 pixels x 32 output channels,
+/// <see cref="Gemm14x32Avx512"/>; the other levels: 4 pixels x 32 output channels, <see cref="Gemm4x32Block16"/>),
 /// bias and optional ReLU fused in the epilogue.
 /// </summary>
 public static unsafe class PointwiseConv
@@ -65,10 +66,21 @@ public static unsafe class PointwiseConv
     /// </summary>
     internal const int WeightsToActivationsForChannelSplit = 3;
 
-    /// <summary>Floats of input rows to keep cache-resident (L2) while sweeping all output blocks (both drivers).</summary>
+    /// <summary>
+    /// Floats of input rows to keep cache-resident (L2) while sweeping all output blocks, for a 1 MB L2 (the int8 sweep's
+    /// chunk; the FP32 drivers use <see cref="CacheChunkFloats"/>).
+    /// </summary>
     internal const int ChunkFloats = 48 * 1024;
 
-    /// <summary>Pixels of the Vector512 tile (<see cref="Gemm8x32Avx512"/>): the granularity of a pixel split, at every level.</summary>
+    /// <summary>
+    /// Floats of input rows per pixel chunk of the FP32 drivers: 3/16 of the detected L2 (<see cref="CpuCaches"/>), which
+    /// is <see cref="ChunkFloats"/> (192 KB) on a 1 MB L2 (Zen 4, where it was tuned) and 384 KB on a 2 MB L2 (Sapphire and
+    /// Emerald Rapids), at least 64 KB: the chunk's activations, the weight panels streamed over them and the output
+    /// stay in L2.
+    /// </summary>
+    internal static readonly int CacheChunkFloats = Math.Max(16 * 1024, (int)Math.Min(int.MaxValue / 4, CpuCaches.Current.L2Bytes * 3L / 16 / sizeof(float)));
+
+    /// <summary>The pixel granularity of a pixel split across threads, at every level.</summary>
     internal const int SplitPixels = 8;
 
     /// <summary>Runs the pointwise convolution.</summary>

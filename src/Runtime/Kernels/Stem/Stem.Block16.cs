@@ -51,22 +51,30 @@ internal static unsafe class StemBlock16
             float* inRow = input + ((nint)((oy * stride) - 1) * inWidth) - 1;
             int s = stride;
 
-            // Vector512: 8 pixels x 32 channels per tile (16 zmm accumulators, as the pointwise micro-kernel), over
-            // pairs of blocks; the columns left over, and an odd last block, take the 4-pixel tiles (Stem4x16).
-            int pairedBlocks = 0, tiledEnd = x0;
-            if (typeof(T) == typeof(Block16Vector512) && x1 - x0 >= 8)
+            // Vector512: 8 pixels x 32 channels per tile (16 zmm accumulators), over pairs of blocks, and 8 pixels x 48
+            // channels for the last three blocks of an odd count (S0's 48 channels); the columns left over, and a single
+            // block, take the 4-pixel tiles (Stem4x16).
+            int tiledBlocks = 0, tiledEnd = x0;
+            if (typeof(T) == typeof(Block16Vector512) && x1 - x0 >= 8 && blocks >= 2)
             {
-                pairedBlocks = blocks & ~1;
+                tiledBlocks = blocks;
                 tiledEnd = x0 + (((x1 - x0) / 8) * 8);
+                int pairedBlocks = (blocks & 1) == 0 ? blocks : blocks - 3;
                 for (int b = 0; b < pairedBlocks; b += 2)
                 {
                     Stem8x32Block16.Run<T>(inRow, inChannels, plane, inWidth, s, weights + ((nint)b * blockWeights), blockWeights, bias + (b * 16), outRow + (b * 16), cp, x0, tiledEnd, relu);
+                }
+
+                if (pairedBlocks < blocks)
+                {
+                    int b = pairedBlocks;
+                    Stem8x48Block16.Run<T>(inRow, inChannels, plane, inWidth, s, weights + ((nint)b * blockWeights), blockWeights, bias + (b * 16), outRow + (b * 16), cp, x0, tiledEnd, relu);
                 }
             }
 
             for (int b = 0; b < blocks; b++)
             {
-                Stem4x16Block16.Run<T>(inRow, inChannels, plane, inWidth, s, weights + ((nint)b * blockWeights), bias + (b * 16), outRow + (b * 16), cp, b < pairedBlocks ? tiledEnd : x0, x1, relu);
+                Stem4x16Block16.Run<T>(inRow, inChannels, plane, inWidth, s, weights + ((nint)b * blockWeights), bias + (b * 16), outRow + (b * 16), cp, b < tiledBlocks ? tiledEnd : x0, x1, relu);
             }
         }
     }

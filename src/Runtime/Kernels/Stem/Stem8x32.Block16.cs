@@ -4,7 +4,7 @@ namespace MobileOne.Runtime;
 
 /// <summary>
 /// The wide interior tile of <see cref="StemConv3x3"/>: 8 output pixels x 32 output channels, 16 accumulators (as
-/// <see cref="Gemm8x32Avx512"/>). Written over <see cref="IBlock16{T}"/> but used only with
+/// the pointwise tile <see cref="Gemm14x32Avx512"/> on 8 rows). Written over <see cref="IBlock16{T}"/> but used only with
 /// <see cref="Block16Vector512"/> (<see cref="StemBlock16"/> tests the type; the JIT folds the test), the one block
 /// whose 16 accumulators and 2 weight vectors fit the register file.
 /// </summary>

@@ -11,6 +11,7 @@
 //
 //   Stem.Block16.cs        driver: output rows [oyBegin, oyEnd), border pixels vs interior runs
 //   Stem8x32.Block16.cs    8 pixels x 32 output channels, 16 accumulators (used at Vector512 only: it needs 32 registers)
+//   Stem8x48.Block16.cs    8 pixels x 48 output channels, 24 accumulators: the last three blocks of an odd count (Vector512)
 //   Stem4x16.Block16.cs    one block's interior run: 4 pixels x 16 output channels per step, then 1 x 16
 //   StemBorder.Block16.cs  1 border pixel x all output channels, taps outside the input skipped (zero padding)
 using System;
