@@ -57,7 +57,7 @@ foreach (string variant in options.Variants)
     SafetensorsWriter.Write(stream, weights, arch, TensorNaming.Apple);
     stream.Position = 0;
     long l0 = Stopwatch.GetTimestamp();
-    IMobileOneNetwork net = Networks.Load(variant, stream); // reads, packs, and runs one warm-up inference (JIT)
+    IMobileOneNetwork net = Networks.Load(variant, stream); // reads and packs (no warm-up: the first call below includes the JIT)
     double loadMs = Ms(Stopwatch.GetTimestamp() - l0);
     double flops = 2.0 * arch.Macs;
 
