@@ -8,8 +8,9 @@ namespace MobileOne.Runtime;
 
 /// <summary>
 /// What every generated MobileOne class does the same way: argument checks, the per-thread activation buffers,
-/// batching, the one-time warm-up, and binding weights (a file, a stream or the embedded resource) by packing the
-/// class's tensor table. The generated class adds its constants, its tensor table and its forward pass.
+/// batching, the warm-up on request, and binding weights: a file or a stream by packing the class's tensor table, the
+/// embedded resource by mapping the weights packed at build time (or packing it, when it is the safetensors file).
+/// The generated class adds its constants, its tensor table and its forward pass.
 /// </summary>
 /// <typeparam name="TSelf">The generated class.</typeparam>
 /// <remarks>
@@ -200,7 +201,7 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
         if (PackedWeightFile.IsPackedWeightFile(prefix.Slice(0, read)))
         {
             AlignedFloatBuffer packed = WeightBinding.MapPacked(stream, typeof(TSelf).Assembly, $"embedded resource '{resourceName}'", TSelf.Tensors, TSelf.PackedLength, expectedLength, expectedHeaderHash);
-            return Finish(packed);
+            return TSelf.Create(packed);
         }
 
         // The safetensors file itself (embedded without build-time packing): read and packed here.
@@ -222,12 +223,9 @@ public abstract class MobileOneNetwork<TSelf> : IMobileOneNetwork
 
     private static string Shape => $"{TSelf.InputChannels} x {TSelf.InputHeight} x {TSelf.InputWidth}";
 
-    /// <summary>Reads every tensor once, packs it into the layout its kernel streams, and warms the class up once.</summary>
+    /// <summary>Reads every tensor once and packs it into the layout its kernel streams.</summary>
     private static TSelf Bind(WeightReader reader) =>
-        Finish(WeightBinding.Pack(reader, TSelf.Tensors, TSelf.PackedLength, TSelf.QuantizedLayers, TSelf.ActivationScalesOffset));
-
-    /// <summary>Creates the network over its packed weights.</summary>
-    private static TSelf Finish(AlignedFloatBuffer weights) => TSelf.Create(weights);
+        TSelf.Create(WeightBinding.Pack(reader, TSelf.Tensors, TSelf.PackedLength, TSelf.QuantizedLayers, TSelf.ActivationScalesOffset));
 
     private static Span<float> ScratchForThisThread() => (t_scratch ??= new AlignedFloatBuffer(TSelf.ScratchLength)).Span;
 
