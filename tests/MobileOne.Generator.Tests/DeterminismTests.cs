@@ -251,4 +251,33 @@ public class DeterminismTests
             Parallelism.MaxDegreeOfParallelism = saved;
         }
     }
+
+    /// <summary>
+    /// Every SIMD path against the reference. <see cref="Simd.Level"/> is process-wide, so this runs in this collection:
+    /// a test comparing two runs bit for bit (the backbone's stride-8 map alone and with the rest, say) must not see the
+    /// level change between them.
+    /// </summary>
+    [Fact]
+    public void EverySimdPathMatchesTheReference()
+    {
+        NetworkCase c = NetworkCase.Get("gray");
+        using var models = new TempModels();
+        using LoadedAssembly loaded = EndToEndTests.CompileEmbedded(models, c, "simd_net");
+        IMobileOneNetwork net = loaded.Default("TestApp.SimdNet");
+        SimdLevel saved = Simd.Level;
+        try
+        {
+            for (SimdLevel level = SimdLevel.Scalar; level <= Simd.Best; level++)
+            {
+                Simd.Level = level;
+                float[] logits = new float[10];
+                net.Run(c.InputA, logits);
+                _output.WriteLine(LogitComparison.AssertClose(c.ReferenceA, logits, level.ToString()).Describe());
+            }
+        }
+        finally
+        {
+            Simd.Level = saved;
+        }
+    }
 }

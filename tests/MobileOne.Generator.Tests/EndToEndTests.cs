@@ -261,30 +261,6 @@ public class EndToEndTests
         Assert.Equal(0, mismatches);
     }
 
-    [Fact]
-    public void EverySimdPathMatchesTheReference()
-    {
-        NetworkCase c = NetworkCase.Get("gray");
-        using var models = new TempModels();
-        using LoadedAssembly loaded = CompileEmbedded(models, c, "simd_net");
-        IMobileOneNetwork net = loaded.Default("TestApp.SimdNet");
-        SimdLevel saved = Simd.Level;
-        try
-        {
-            for (SimdLevel level = SimdLevel.Scalar; level <= Simd.Best; level++)
-            {
-                Simd.Level = level;
-                float[] logits = new float[10];
-                net.Run(c.InputA, logits);
-                _output.WriteLine(LogitComparison.AssertClose(c.ReferenceA, logits, level.ToString()).Describe());
-            }
-        }
-        finally
-        {
-            Simd.Level = saved;
-        }
-    }
-
     [Theory]
     [InlineData("gray")]
     [InlineData("odd")]
@@ -335,7 +311,7 @@ public class EndToEndTests
     private static Dictionary<string, string> Metadata(MobileOneArchitecture arch) => ArchitectureJson.Metadata(arch);
 
     /// <summary>Writes the case's weights (architecture in the metadata) as NAME.safetensors, generates, compiles and loads the class.</summary>
-    private static LoadedAssembly CompileEmbedded(TempModels models, NetworkCase c, string name)
+    internal static LoadedAssembly CompileEmbedded(TempModels models, NetworkCase c, string name)
     {
         string path = models.WriteWeights(name + ".safetensors", c.Architecture, c.Weights, metadata: Metadata(c.Architecture));
         GeneratorRun run = GeneratorHarness.Run(path);

@@ -19,6 +19,7 @@ namespace MobileOne.Generator.Tests;
 /// S4-like nets with squeeze-excite are FP32 between two quantizations: there a value may round to the neighbouring
 /// step (the contract's one exception), so their maps are compared to within one step at under 0.5 % of positions.
 /// </summary>
+[Collection(ProcessWideSettingsCollection.Name)] // it sets Simd.Level, which is process-wide
 public class QuantizedEndToEndTests
 {
     private readonly ITestOutputHelper _output;
