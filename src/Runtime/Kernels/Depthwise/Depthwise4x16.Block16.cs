@@ -182,7 +182,7 @@ internal static unsafe class Depthwise4x16Block16
                         Row4Twice<T>(p1, cp, w3, w4, w5, ref a0, ref a1, ref a2, ref a3, w0, w1, w2, ref c0, ref c1, ref c2, ref c3);
                         Row4Twice<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3, w3, w4, w5, ref c0, ref c1, ref c2, ref c3);
                         Row4<T>(p3, cp, w6, w7, w8, ref c0, ref c1, ref c2, ref c3);
-                        Store4<T>(o + outRowStride, cp, c0, c1, c2, c3, relu);
+                        Block16Stores.Four<T>(o + outRowStride, cp, c0, c1, c2, c3, relu);
                     }
                     else
                     {
@@ -190,7 +190,7 @@ internal static unsafe class Depthwise4x16Block16
                         Row4<T>(p2, cp, w6, w7, w8, ref a0, ref a1, ref a2, ref a3);
                     }
 
-                    Store4<T>(o, cp, a0, a1, a2, a3, relu);
+                    Block16Stores.Four<T>(o, cp, a0, a1, a2, a3, relu);
                     p0 += 16;
                     p1 += 16;
                     p2 += 16;
@@ -231,25 +231,6 @@ internal static unsafe class Depthwise4x16Block16
                 }
             }
         }
-    }
-
-    /// <summary>Stores four adjacent output pixels, ReLU optional.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store4<T>(float* o, int cp, T a0, T a1, T a2, T a3, bool relu)
-        where T : struct, IBlock16<T>
-    {
-        if (relu)
-        {
-            a0 = T.ReluMax(a0);
-            a1 = T.ReluMax(a1);
-            a2 = T.ReluMax(a2);
-            a3 = T.ReluMax(a3);
-        }
-
-        T.Store(o, a0);
-        T.Store(o + cp, a1);
-        T.Store(o + (2 * cp), a2);
-        T.Store(o + (3 * cp), a3);
     }
 
     /// <summary>One input row of four adjacent stride-1 outputs in two output rows: six input vectors, 24 FMAs.</summary>

@@ -63,19 +63,7 @@ internal static unsafe class Stem4x16Block16
                 }
             }
 
-            float* o = outRow + ((nint)ox * cp);
-            if (relu)
-            {
-                a0 = T.ReluMax(a0);
-                a1 = T.ReluMax(a1);
-                a2 = T.ReluMax(a2);
-                a3 = T.ReluMax(a3);
-            }
-
-            T.Store(o, a0);
-            T.Store(o + cp, a1);
-            T.Store(o + (2 * cp), a2);
-            T.Store(o + (3 * cp), a3);
+            Block16Stores.Four(outRow + ((nint)ox * cp), cp, a0, a1, a2, a3, relu);
         }
 
         for (; ox < oxEnd; ox++)
