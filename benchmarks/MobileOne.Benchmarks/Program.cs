@@ -30,8 +30,8 @@ if (options.Simd is { } level)
     Simd.Level = level;
 }
 
-Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}; kernels: {Simd.Level}; ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}");
-Console.WriteLine($"{CpuId()}; {Simd.Blocking}");
+Console.WriteLine($"CPU: {CpuInfo.ModelName()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}; kernels: {Simd.Level}; ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}");
+Console.WriteLine($"{CpuInfo.Signature()}; {Simd.Blocking}");
 int maxThreads = options.Threads.Max();
 var peaks = new Dictionary<int, (double P512, double P256)>();
 foreach (int t in options.Threads.Distinct())
@@ -251,47 +251,4 @@ static double Pct(double[] sorted, double p)
     int lo = (int)Math.Floor(idx);
     int hi = Math.Min(lo + 1, sorted.Length - 1);
     return sorted[lo] + ((sorted[hi] - sorted[lo]) * (idx - lo));
-}
-
-// Family/model/stepping from CPUID leaf 1 (the model name of a virtual machine is often generic).
-static string CpuId()
-{
-    if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported)
-    {
-        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
-    }
-
-    int eax = System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Eax;
-    int family = (eax >> 8) & 0xF, model = (eax >> 4) & 0xF;
-    if (family == 0xF)
-    {
-        family += (eax >> 20) & 0xFF;
-    }
-
-    if (family is 0x6 or >= 0xF)
-    {
-        model |= ((eax >> 16) & 0xF) << 4;
-    }
-
-    return $"{CpuCaches.Current.Vendor} family {family} model {model} stepping {eax & 0xF}";
-}
-
-static string CpuModel()
-{
-    try
-    {
-        string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-        if (line != null)
-        {
-            return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-    }
-    catch (IOException)
-    {
-    }
-    catch (UnauthorizedAccessException)
-    {
-    }
-
-    return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
 }

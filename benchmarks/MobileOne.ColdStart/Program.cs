@@ -16,6 +16,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using MobileOne.Benchmarks;
 using MobileOne.TestSupport;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -36,7 +37,7 @@ string repo = FindRepository();
 string work = Path.Combine(repo, "artifacts", "cold-start");
 string weights = Path.Combine(work, "weights");
 Directory.CreateDirectory(weights);
-Console.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");
+Console.WriteLine($"CPU: {CpuInfo.ModelName()} ({CpuInfo.Signature()}), {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");
 
 // 1. Weights (random, seeded: the speed does not depend on them).
 var s1 = MobileOneArchitecture.Preset("s1");
@@ -193,10 +194,4 @@ static string FindRepository()
     }
 
     throw new InvalidOperationException("run from inside the repository (MobileOne.Generator.sln not found above " + AppContext.BaseDirectory + ")");
-}
-
-static string CpuModel()
-{
-    string? line = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) : null;
-    return line != null ? line[(line.IndexOf(':') + 1)..].Trim() : System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
 }

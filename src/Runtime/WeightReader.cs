@@ -189,34 +189,7 @@ public sealed class WeightReader : IDisposable
     internal static WeightReader FromBytes(byte[] file, string source, IReadOnlyList<TensorDescriptor> expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
-        long headerLength = ReadHeaderLength(file, source);
-        SafetensorsHeader header;
-        try
-        {
-            header = SafetensorsHeader.Parse(file.AsSpan(8, (int)headerLength).ToArray(), file.LongLength - 8 - headerLength);
-        }
-        catch (SafetensorsFormatException e)
-        {
-            string where = e.Line > 0 ? $" (header line {e.Line}, column {e.Column})" : string.Empty;
-            throw new WeightFileException($"{Capitalize(source)} is not a valid safetensors file: {e.Message}{where}", e);
-        }
-
-        // The one naming rule (docs/mobileone.md, "Tensor names"), as the generator applies it: Apple's names or timm's,
-        // never both, and never two names for one tensor.
-        var byOriginal = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
-        var inFileOrder = new List<string>(header.Tensors.Count);
-        foreach (SafetensorsTensor t in header.Tensors)
-        {
-            byOriginal[t.Name] = t;
-            inFileOrder.Add(t.Name);
-        }
-
-        CanonicalNames names = TensorNames.Canonicalize(inFileOrder);
-        if (names.Error != null)
-        {
-            throw new WeightFileException($"{Capitalize(source)} is not a valid MobileOne weight file: {names.Error}.");
-        }
-
+        (SafetensorsHeader header, CanonicalNames names, Dictionary<string, SafetensorsTensor> byOriginal) = ReadHeader(file, source);
         var used = new HashSet<string>(StringComparer.Ordinal);
         var tensors = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
         foreach (TensorDescriptor e in expected)
@@ -251,6 +224,42 @@ public sealed class WeightReader : IDisposable
         }
 
         return new WeightReader(file, source, tensors, header.Metadata);
+    }
+
+    /// <summary>
+    /// Parses a safetensors file's header and maps its names to Apple's with the one naming rule (docs/mobileone.md,
+    /// "Tensor names"), as the generator applies it: Apple's names or timm's, never both, and never two names for one tensor.
+    /// </summary>
+    /// <exception cref="WeightFileException">The header is malformed, or the names break the rule.</exception>
+    internal static (SafetensorsHeader Header, CanonicalNames Names, Dictionary<string, SafetensorsTensor> ByOriginal) ReadHeader(byte[] file, string source)
+    {
+        long headerLength = ReadHeaderLength(file, source);
+        SafetensorsHeader header;
+        try
+        {
+            header = SafetensorsHeader.Parse(file.AsSpan(8, (int)headerLength).ToArray(), file.LongLength - 8 - headerLength);
+        }
+        catch (SafetensorsFormatException e)
+        {
+            string where = e.Line > 0 ? $" (header line {e.Line}, column {e.Column})" : string.Empty;
+            throw new WeightFileException($"{Capitalize(source)} is not a valid safetensors file: {e.Message}{where}", e);
+        }
+
+        var byOriginal = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        var inFileOrder = new List<string>(header.Tensors.Count);
+        foreach (SafetensorsTensor t in header.Tensors)
+        {
+            byOriginal[t.Name] = t;
+            inFileOrder.Add(t.Name);
+        }
+
+        CanonicalNames names = TensorNames.Canonicalize(inFileOrder);
+        if (names.Error != null)
+        {
+            throw new WeightFileException($"{Capitalize(source)} is not a valid MobileOne weight file: {names.Error}.");
+        }
+
+        return (header, names, byOriginal);
     }
 
     private static bool DTypeFits(string dtype, TensorPacking packing) =>

@@ -18,14 +18,9 @@ public sealed class PackMobileOneWeights : MobileOneTask
     [Required]
     public ITaskItem[] Weights { get; set; } = Array.Empty<ITaskItem>();
 
-    /// <summary>Gets the files that were packed (with their <c>PackedPath</c>).</summary>
-    [Output]
-    public ITaskItem[] Packed { get; private set; } = Array.Empty<ITaskItem>();
-
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var packed = new System.Collections.Generic.List<ITaskItem>();
         foreach (ITaskItem item in Weights)
         {
             string source = item.GetMetadata("FullPath");
@@ -40,7 +35,6 @@ public sealed class PackMobileOneWeights : MobileOneTask
             try
             {
                 PackedWeightFile.Pack(source, target);
-                packed.Add(item);
                 LogMessage(MessageImportance.Normal, $"MobileOne: packed {Path.GetFileName(source)} into {target} in {watch.ElapsedMilliseconds} ms.");
             }
             catch (Exception e) when (e is WeightFileException or IOException or UnauthorizedAccessException or OverflowException or ArgumentException)
@@ -53,7 +47,6 @@ public sealed class PackMobileOneWeights : MobileOneTask
             }
         }
 
-        Packed = packed.ToArray();
         return true;
     }
 }

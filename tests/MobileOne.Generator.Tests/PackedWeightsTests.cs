@@ -2,10 +2,10 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using MobileOne.Conversion.Quantization;
+using MobileOne.Generator;
 using MobileOne.Generator.Tests.Infrastructure;
 using MobileOne.Runtime;
 using MobileOne.TestSupport;
@@ -49,7 +49,7 @@ public class PackedWeightsTests
             SafetensorsWriter.Write(path, c.Weights, c.Architecture, naming, dtype, ArchitectureJson.Metadata(c.Architecture));
         }
 
-        string typeName = "TestApp." + GeneratedName(Path.GetFileNameWithoutExtension(path));
+        string typeName = "TestApp." + ModelFileParser.ClassNameFromFileName(Path.GetFileNameWithoutExtension(path));
         GeneratorRun run = GeneratorHarness.Run(path);
         using LoadedAssembly packed = GeneratorHarness.CompileAndLoad(run, packAtBuildTime: true);
         using LoadedAssembly unpacked = GeneratorHarness.CompileAndLoad(run);
@@ -198,7 +198,7 @@ public class PackedWeightsTests
         File.WriteAllBytes(blobPath, blob);
         GeneratorRun run = GeneratorHarness.Run(path);
         using LoadedAssembly loaded = GeneratorHarness.CompileAndLoad(run, embedded: blobPath);
-        string typeName = "TestApp." + GeneratedName(Path.GetFileNameWithoutExtension(path));
+        string typeName = "TestApp." + ModelFileParser.ClassNameFromFileName(Path.GetFileNameWithoutExtension(path));
         Exception e = Assert.ThrowsAny<Exception>(() => loaded.Default(typeName));
         Exception inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
         while (inner is TypeInitializationException or TargetInvocationException && inner.InnerException != null)
@@ -209,7 +209,4 @@ public class PackedWeightsTests
         Assert.IsType<WeightFileException>(inner);
         return inner.Message;
     }
-
-    private static string GeneratedName(string baseName) =>
-        string.Concat(baseName.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
 }

@@ -251,32 +251,7 @@ public static class PackedWeightFile
     /// <summary>The packing plan of a safetensors file, derived from its tensor shapes (what the generator derives too).</summary>
     internal static Plan PlanFor(byte[] file, string source)
     {
-        SafetensorsHeader header;
-        long headerLength;
-        try
-        {
-            headerLength = SafetensorsHeader.ReadHeaderLength(file.AsSpan(0, Math.Min(8, file.Length)).ToArray(), file.LongLength);
-            header = SafetensorsHeader.Parse(file.AsSpan(8, (int)headerLength).ToArray(), file.LongLength - 8 - headerLength);
-        }
-        catch (SafetensorsFormatException e)
-        {
-            throw new WeightFileException($"{source} is not a valid safetensors file: {e.Message}", e);
-        }
-
-        var names = new List<string>(header.Tensors.Count);
-        var byOriginal = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
-        foreach (SafetensorsTensor t in header.Tensors)
-        {
-            names.Add(t.Name);
-            byOriginal[t.Name] = t;
-        }
-
-        CanonicalNames canonical = TensorNames.Canonicalize(names);
-        if (canonical.Error != null)
-        {
-            throw new WeightFileException($"{source} is not a valid MobileOne weight file: {canonical.Error}.");
-        }
-
+        (SafetensorsHeader header, CanonicalNames canonical, Dictionary<string, SafetensorsTensor> byOriginal) = WeightReader.ReadHeader(file, source);
         var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
         foreach (KeyValuePair<string, string> pair in canonical.ToOriginal)
         {
@@ -335,7 +310,7 @@ public static class PackedWeightFile
             }
         }
 
-        ulong hash = SafetensorsHeader.HashHeader(file.AsSpan(8, (int)headerLength).ToArray());
+        ulong hash = SafetensorsHeader.HashHeader(file.AsSpan(8, (int)header.HeaderLength).ToArray());
         return new Plan(tensors, checked((int)packedLength), layers, scalesOffset, hash);
     }
 
